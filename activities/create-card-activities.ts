@@ -1,0 +1,103 @@
+/**
+ * The card activities, built from their dependencies (`createCardActivities(deps)`), so that the
+ * worker and the tests wire the same code to a real database.
+ */
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Booking } from '../workflows/card-state-machine.js';
+import type { CardActivities, ClaimBookingInput, ProjectCardInput } from './card.activities.js';
+
+/** What happens to a booking when the card lets go of it, by the action that did so. */
+const RELEASED_AS: Record<string, string> = {
+  cancel_reservation: 'cancelled',
+  confirm_no_show: 'no_show',
+  mark_documents_missing: 'documents_missing',
+  issue: 'used',
+};
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
+  return {
+    async projectCard({ card, events }: ProjectCardInput): Promise<void> {
+      const em = deps.orm.em.fork();
+      await em.transactional(async (tx) => {
+        // The row only moves forward: a late retry of an older projection changes nothing.
+        await tx.execute(
+          `insert into card (card_id, route, state, seq, venue_id, late, proposal_kinds, received_at, notice_mailed_at,
+             renoticed_at, issued_at, closed_at, expires_on, booking_number, snapshot, updated_at)
+           values (?, ?, ?, ?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ?, ?, ?::jsonb, now())
+           on conflict (card_id) do update set route = excluded.route, state = excluded.state, seq = excluded.seq,
+             venue_id = excluded.venue_id, late = excluded.late, proposal_kinds = excluded.proposal_kinds,
+             notice_mailed_at = excluded.notice_mailed_at, renoticed_at = excluded.renoticed_at,
+             issued_at = excluded.issued_at, closed_at = excluded.closed_at, expires_on = excluded.expires_on,
+             booking_number = excluded.booking_number, snapshot = excluded.snapshot, updated_at = now()
+           where card.seq < excluded.seq`,
+          [
+            card.cardId,
+            card.route,
+            card.state,
+            card.seq,
+            card.venueId ?? null,
+            card.late,
+            `{${card.proposals.map((p) => p.kind).join(',')}}`,
+            iso(card.receivedAt),
+            iso(card.noticeMailedAt),
+            iso(card.renoticedAt),
+            iso(card.issuedAt),
+            iso(card.closedAt),
+            card.expiresOn ?? null,
+            card.booking?.bookingNumber ?? null,
+            JSON.stringify(card),
+          ],
+        );
+        if (events.length > 0) {
+          const rows = events.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ');
+          const params = events.flatMap((e) => [
+            card.cardId,
+            e.seq,
+            e.type,
+            e.fromState,
+            e.toState,
+            iso(e.at),
+            e.actor.userId,
+            e.actor.role,
+            e.actor.channel,
+            e.reason ?? null,
+            e.data ? JSON.stringify(e.data) : null,
+          ]);
+          await tx.execute(
+            `insert into card_event (card_id, seq, type, from_state, to_state, at, actor_user, actor_role, channel, reason, data)
+             values ${rows} on conflict (card_id, seq) do nothing`,
+            params,
+          );
+        }
+        for (const e of events) {
+          const released = e.data?.releasedBooking;
+          if (typeof released === 'string') {
+            await tx.execute(`update booking set status = ? where booking_number = ? and status = 'booked'`, [RELEASED_AS[e.type] ?? 'void', released]);
+          }
+        }
+      });
+    },
+
+    async claimBooking(input: ClaimBookingInput): Promise<Booking> {
+      const em = deps.orm.em.fork();
+      const inserted = await em.execute<{ booking_number: string; venue_id: string; starts_at: Date; ends_at: Date }[]>(
+        `insert into booking (booking_number, card_id, request_id, venue_id, starts_at, ends_at)
+         values (nextval('booking_number_seq')::text, ?, ?, ?, ?, ?)
+         on conflict (request_id) do nothing
+         returning booking_number, venue_id, starts_at, ends_at`,
+        [input.cardId, input.requestId, input.venueId, input.startsAt, input.endsAt],
+      );
+      const row =
+        inserted[0] ??
+        (
+          await em.execute<{ booking_number: string; venue_id: string; starts_at: Date; ends_at: Date }[]>(
+            `select booking_number, venue_id, starts_at, ends_at from booking where request_id = ?`,
+            [input.requestId],
+          )
+        )[0];
+      return { bookingNumber: row.booking_number, venueId: row.venue_id, startsAt: new Date(row.starts_at).toISOString(), endsAt: new Date(row.ends_at).toISOString() };
+    },
+  };
+}

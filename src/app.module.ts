@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { LoggerModule } from 'nestjs-pino';
+import { AuditModule } from './audit/audit.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import { CardsModule } from './cards/cards.module.js';
+import { ErrorsFilter } from './common/errors.filter.js';
+import { MyNumberMiddleware } from './common/my-number.middleware.js';
+import { APP_CONFIG, ConfigModule } from './config/config.module.js';
+import type { AppConfig } from './config/app-config.js';
+import { ormConfig } from './database/orm.config.js';
+import { HealthModule } from './health/health.module.js';
+import { TemporalModule } from './temporal/temporal.module.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+@Module({
+  imports: [
+    ConfigModule,
+    LoggerModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (c: AppConfig) => ({
+        pinoHttp: {
+          level: c.LOG_LEVEL,
+          base: { process: 'api' },
+          genReqId: (req, res) => {
+            const given = req.headers['x-request-id'];
+            const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+            res.setHeader('X-Request-Id', id);
+            return id;
+          },
+          // Paths only: query strings may hold names, and bodies personal data; tokens never reach a log.
+          serializers: {
+            req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+            res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+          },
+          redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
+          autoLogging: { ignore: (req) => req.url === '/api/health' },
+        },
+      }),
+    }),
+    MikroOrmModule.forRootAsync({ driver: PostgreSqlDriver, inject: [APP_CONFIG], useFactory: (c: AppConfig) => ormConfig(c.DATABASE_URL) }),
+    TemporalModule,
+    AuditModule,
+    AuthModule,
+    CardsModule,
+    HealthModule,
+  ],
+  providers: [{ provide: APP_FILTER, useClass: ErrorsFilter }],
+})
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(MyNumberMiddleware).forRoutes('*path');
+  }
+}

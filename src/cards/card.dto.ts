@@ -1,0 +1,89 @@
+/** Request schemas of the card API (zod): one definition serves validation and the OpenAPI document. */
+import { z } from 'zod';
+import { ACTIONS, PROPOSAL_KINDS, ROUTES, STATES } from '../../workflows/card-state-machine.js';
+
+const isoDate = z.iso.date();
+const text = (max: number) => z.string().trim().min(1).max(max);
+const nfkc = (max: number) => z.string().transform((s) => s.normalize('NFKC').trim()).pipe(z.string().min(1).max(max));
+
+export const residentSchema = z
+  .object({
+    name: text(200),
+    // Half-width kana are folded to full-width first (NFKC).
+    nameKana: nfkc(200).pipe(z.string().regex(/^[\p{Script=Katakana}ー・ 　]+$/u, 'must be katakana')),
+    birthDate: isoDate,
+    postalCode: z.string().regex(/^\d{3}-?\d{4}$/, 'must be a postal code like 135-0016'),
+    address: text(400),
+    alphabetName: text(200).optional(),
+    commonName: text(200).optional(),
+    /** Which name is printed for a foreign resident (R-7.4). */
+    nameCategory: z.enum(['legal', 'alphabet', 'common']).default('legal'),
+    phone: z.string().regex(/^[0-9+\-() ]{6,20}$/, 'must be a phone number').optional(),
+    nationality: text(60).optional(),
+    residencePeriodEnd: isoDate.optional(),
+  })
+  .strict();
+
+export const cardInputSchema = z
+  .object({
+    cardId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/, 'must be 1–32 letters, digits or hyphens'),
+    route: z.enum(ROUTES),
+    resident: residentSchema,
+    /** The card's own expiry date; for a foreign resident the residence period end applies if earlier (R-3.7). */
+    cardExpiresOn: isoDate.optional(),
+  })
+  .strict();
+export type CardInput = z.infer<typeof cardInputSchema>;
+
+export const MAX_BATCH = 1000;
+export const registerBodySchema = z.union([
+  cardInputSchema,
+  z.object({ cards: z.array(cardInputSchema).min(1).max(MAX_BATCH, `at most ${MAX_BATCH} cards per request`) }).strict(),
+]);
+
+export const actionBodySchema = z
+  .object({
+    reason: z.string().trim().max(2000).optional(),
+    data: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+export const actionNameSchema = z.enum(ACTIONS);
+
+export const SORT_KEYS = ['cardId', 'route', 'state', 'venueId', 'receivedAt', 'noticeMailedAt', 'expiresOn', 'updatedAt', 'nameKana'] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+
+const csv = <T extends z.ZodType<string, string>>(item: T) =>
+  z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(item).min(1));
+
+export const searchQuerySchema = z
+  .object({
+    route: csv(z.enum(ROUTES)).optional(),
+    state: csv(z.enum(STATES)).optional(),
+    venue: csv(z.string().regex(/^[a-z0-9_-]{1,30}$/)).optional(),
+    noticeMailedFrom: isoDate.optional(),
+    noticeMailedTo: isoDate.optional(),
+    expiresFrom: isoDate.optional(),
+    expiresTo: isoDate.optional(),
+    receivedFrom: isoDate.optional(),
+    receivedTo: isoDate.optional(),
+    nameKana: nfkc(200).optional(),
+    bookingNumber: z.string().regex(/^[0-9A-Za-z-]{1,20}$/).optional(),
+    late: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    proposal: z.enum([...PROPOSAL_KINDS, 'any', 'none']).optional(),
+    sort: z
+      .string()
+      .regex(new RegExp(`^-?(${SORT_KEYS.join('|')})$`), `must be one of ${SORT_KEYS.join(', ')}, with - for descending`)
+      .default('cardId'),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: z.string().max(500).optional(),
+  })
+  .strict();
+export type SearchQuery = z.infer<typeof searchQuerySchema>;
+
+export const exportQuerySchema = searchQuerySchema.omit({ limit: true, cursor: true }).extend({
+  encoding: z.enum(['utf8', 'sjis']).default('utf8'),
+});

@@ -1,0 +1,36 @@
+import { HttpStatus } from '@nestjs/common';
+import { DomainException } from '../common/errors.js';
+
+export enum CardsErrorCode {
+  CARD_NOT_FOUND = 'CARD_NOT_FOUND',
+  UNKNOWN_ACTION = 'UNKNOWN_ACTION',
+  ILLEGAL_TRANSITION = 'ILLEGAL_TRANSITION',
+  ROLE_NOT_ALLOWED = 'ROLE_NOT_ALLOWED',
+  REASON_REQUIRED = 'REASON_REQUIRED',
+  INVALID_DATA = 'INVALID_DATA',
+  CARD_CLOSED = 'CARD_CLOSED',
+  BAD_CURSOR = 'BAD_CURSOR',
+  TOO_MANY_CARDS = 'TOO_MANY_CARDS',
+  WORKFLOW_UNAVAILABLE = 'WORKFLOW_UNAVAILABLE',
+}
+
+const STATUS: Record<CardsErrorCode, HttpStatus> = {
+  [CardsErrorCode.CARD_NOT_FOUND]: HttpStatus.NOT_FOUND,
+  [CardsErrorCode.UNKNOWN_ACTION]: HttpStatus.NOT_FOUND,
+  [CardsErrorCode.ILLEGAL_TRANSITION]: HttpStatus.CONFLICT,
+  [CardsErrorCode.ROLE_NOT_ALLOWED]: HttpStatus.FORBIDDEN,
+  [CardsErrorCode.REASON_REQUIRED]: HttpStatus.BAD_REQUEST,
+  [CardsErrorCode.INVALID_DATA]: HttpStatus.BAD_REQUEST,
+  [CardsErrorCode.CARD_CLOSED]: HttpStatus.CONFLICT,
+  [CardsErrorCode.BAD_CURSOR]: HttpStatus.BAD_REQUEST,
+  [CardsErrorCode.TOO_MANY_CARDS]: HttpStatus.PAYLOAD_TOO_LARGE,
+  [CardsErrorCode.WORKFLOW_UNAVAILABLE]: HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+export class CardsException extends DomainException {
+  readonly status: HttpStatus;
+  constructor(code: CardsErrorCode, message: string, details?: unknown) {
+    super(code, message, details);
+    this.status = STATUS[code];
+  }
+}

@@ -1,0 +1,241 @@
+/** Every read and write of the card read model (PostgreSQL). The workflow's projection writes the card rows. */
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { type CardSnapshot, type CardStateName, type Route, STATE_LABELS } from '../../workflows/card-state-machine.js';
+import type { CardInput, SearchQuery, SortKey } from './card.dto.js';
+import { CardsErrorCode, CardsException } from './cards.exception.js';
+
+export interface ResidentView {
+  name: string;
+  nameKana: string;
+  birthDate: string;
+  postalCode: string;
+  address: string;
+  alphabetName: string | null;
+  commonName: string | null;
+  nameCategory: string;
+  phone: string | null;
+  nationality: string | null;
+  residencePeriodEnd: string | null;
+}
+
+export interface CardView {
+  cardId: string;
+  route: Route;
+  state: CardStateName;
+  stateLabel: string;
+  venueId: string | null;
+  late: boolean;
+  proposals: string[];
+  receivedAt: string;
+  noticeMailedAt: string | null;
+  renoticedAt: string | null;
+  issuedAt: string | null;
+  closedAt: string | null;
+  expiresOn: string | null;
+  bookingNumber: string | null;
+  updatedAt: string;
+  resident: ResidentView;
+}
+
+export interface CardEventView {
+  seq: number;
+  type: string;
+  fromState: string;
+  toState: string;
+  at: string;
+  actor: { userId: string; role: string; channel: string };
+  reason: string | null;
+  data: Record<string, unknown> | null;
+}
+
+const SELECT = `select c.card_id, c.route, c.state, c.venue_id, c.late, c.proposal_kinds, c.received_at, c.notice_mailed_at,
+  c.renoticed_at, c.issued_at, c.closed_at, to_char(c.expires_on, 'YYYY-MM-DD') as expires_on, c.booking_number, c.updated_at,
+  r.name, r.name_kana, to_char(r.birth_date, 'YYYY-MM-DD') as birth_date, r.postal_code, r.address, r.alphabet_name, r.common_name,
+  r.name_category, r.phone, r.nationality, to_char(r.residence_period_end, 'YYYY-MM-DD') as residence_period_end
+  from card c join card_resident r on r.card_id = c.card_id`;
+
+type Row = Record<string, any>;
+
+const ts = (v: Date | string | null): string | null => (v === null ? null : new Date(v).toISOString());
+
+function toView(r: Row): CardView {
+  return {
+    cardId: r.card_id,
+    route: r.route,
+    state: r.state,
+    stateLabel: STATE_LABELS[r.state as CardStateName] ?? r.state,
+    venueId: r.venue_id,
+    late: r.late,
+    proposals: r.proposal_kinds ?? [],
+    receivedAt: ts(r.received_at)!,
+    noticeMailedAt: ts(r.notice_mailed_at),
+    renoticedAt: ts(r.renoticed_at),
+    issuedAt: ts(r.issued_at),
+    closedAt: ts(r.closed_at),
+    expiresOn: r.expires_on,
+    bookingNumber: r.booking_number,
+    updatedAt: ts(r.updated_at)!,
+    resident: {
+      name: r.name,
+      nameKana: r.name_kana,
+      birthDate: r.birth_date,
+      postalCode: r.postal_code,
+      address: r.address,
+      alphabetName: r.alphabet_name,
+      commonName: r.common_name,
+      nameCategory: r.name_category,
+      phone: r.phone,
+      nationality: r.nationality,
+      residencePeriodEnd: r.residence_period_end,
+    },
+  };
+}
+
+/** Sort keys → columns, and how a cursor value of each is compared. */
+const SORT_COLUMNS: Record<SortKey, { column: string; kind: 'text' | 'timestamp' | 'date' }> = {
+  cardId: { column: 'c.card_id', kind: 'text' },
+  route: { column: 'c.route', kind: 'text' },
+  state: { column: 'c.state', kind: 'text' },
+  venueId: { column: 'c.venue_id', kind: 'text' },
+  receivedAt: { column: 'c.received_at', kind: 'timestamp' },
+  noticeMailedAt: { column: 'c.notice_mailed_at', kind: 'timestamp' },
+  expiresOn: { column: 'c.expires_on', kind: 'date' },
+  updatedAt: { column: 'c.updated_at', kind: 'timestamp' },
+  nameKana: { column: 'r.name_kana', kind: 'text' },
+};
+
+/** Start of an ISO date in Asia/Tokyo, as an instant PostgreSQL understands. */
+const tokyoStart = (date: string) => `${date}T00:00:00+09:00`;
+const nextDay = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+
+function cursorValue(row: Row, key: SortKey): string | null {
+  const col = SORT_COLUMNS[key];
+  const raw = row[col.column.slice(2)];
+  if (raw === null || raw === undefined) return null;
+  return col.kind === 'timestamp' ? new Date(raw).toISOString() : String(raw);
+}
+
+export function encodeCursor(value: string | null, cardId: string): string {
+  return Buffer.from(JSON.stringify([value, cardId])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string | null, string] {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && parsed.length === 2 && (parsed[0] === null || typeof parsed[0] === 'string') && typeof parsed[1] === 'string') {
+      return parsed as [string | null, string];
+    }
+  } catch {
+    // fall through
+  }
+  throw new CardsException(CardsErrorCode.BAD_CURSOR, 'the cursor is not one this API returned');
+}
+
+@Injectable()
+export class CardsRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  /** Stores the residents of new cards; an existing card's data is never overwritten. */
+  async insertResidents(cards: CardInput[]): Promise<void> {
+    if (cards.length === 0) return;
+    const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+    const params = cards.flatMap((c) => [
+      c.cardId,
+      c.resident.name,
+      c.resident.nameKana,
+      c.resident.alphabetName ?? null,
+      c.resident.commonName ?? null,
+      c.resident.nameCategory,
+      c.resident.birthDate,
+      c.resident.postalCode.replace('-', '').replace(/^(\d{3})(\d{4})$/, '$1-$2'),
+      c.resident.address,
+      c.resident.phone ?? null,
+      c.resident.nationality ?? null,
+      c.resident.residencePeriodEnd ?? null,
+      new Date().toISOString(),
+    ]);
+    await this.em.fork().execute(
+      `insert into card_resident (card_id, name, name_kana, alphabet_name, common_name, name_category, birth_date, postal_code,
+         address, phone, nationality, residence_period_end, created_at)
+       values ${cards.map(() => row).join(', ')} on conflict (card_id) do nothing`,
+      params,
+    );
+  }
+
+  async findView(cardId: string): Promise<{ view: CardView; snapshot: CardSnapshot } | undefined> {
+    const rows = await this.em.fork().execute<Row[]>(`${SELECT.replace('select ', 'select c.snapshot, ')} where c.card_id = ?`, [cardId]);
+    return rows[0] ? { view: toView(rows[0]), snapshot: rows[0].snapshot as CardSnapshot } : undefined;
+  }
+
+  async exists(cardId: string): Promise<boolean> {
+    const rows = await this.em.fork().execute<Row[]>(`select 1 from card_resident where card_id = ?`, [cardId]);
+    return rows.length > 0;
+  }
+
+  async events(cardId: string): Promise<CardEventView[]> {
+    const rows = await this.em.fork().execute<Row[]>(
+      `select seq, type, from_state, to_state, at, actor_user, actor_role, channel, reason, data from card_event where card_id = ? order by seq`,
+      [cardId],
+    );
+    return rows.map((r) => ({
+      seq: r.seq,
+      type: r.type,
+      fromState: r.from_state,
+      toState: r.to_state,
+      at: ts(r.at)!,
+      actor: { userId: r.actor_user, role: r.actor_role, channel: r.channel },
+      reason: r.reason,
+      data: r.data,
+    }));
+  }
+
+  /** Keyset-paginated search: stable under concurrent writes, constant cost per page however deep. */
+  async search(q: SearchQuery): Promise<{ items: CardView[]; nextCursor: string | null }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, ...values: unknown[]) => {
+      where.push(sql);
+      params.push(...values);
+    };
+    if (q.route) add(`c.route in (${q.route.map(() => '?').join(', ')})`, ...q.route);
+    if (q.state) add(`c.state in (${q.state.map(() => '?').join(', ')})`, ...q.state);
+    if (q.venue) add(`c.venue_id in (${q.venue.map(() => '?').join(', ')})`, ...q.venue);
+    if (q.noticeMailedFrom) add(`c.notice_mailed_at >= ?`, tokyoStart(q.noticeMailedFrom));
+    if (q.noticeMailedTo) add(`c.notice_mailed_at < ?`, tokyoStart(nextDay(q.noticeMailedTo)));
+    if (q.receivedFrom) add(`c.received_at >= ?`, tokyoStart(q.receivedFrom));
+    if (q.receivedTo) add(`c.received_at < ?`, tokyoStart(nextDay(q.receivedTo)));
+    if (q.expiresFrom) add(`c.expires_on >= ?`, q.expiresFrom);
+    if (q.expiresTo) add(`c.expires_on <= ?`, q.expiresTo);
+    if (q.nameKana) add(`r.name_kana like ?`, `${q.nameKana.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+    if (q.bookingNumber) add(`c.booking_number = ?`, q.bookingNumber);
+    if (q.late !== undefined) add(`c.late = ?`, q.late);
+    if (q.proposal === 'any') add(`cardinality(c.proposal_kinds) > 0`);
+    else if (q.proposal === 'none') add(`cardinality(c.proposal_kinds) = 0`);
+    else if (q.proposal) add(`? = any(c.proposal_kinds)`, q.proposal);
+
+    const desc = q.sort.startsWith('-');
+    const key = (desc ? q.sort.slice(1) : q.sort) as SortKey;
+    const { column, kind } = SORT_COLUMNS[key];
+    const cast = kind === 'timestamp' ? '::timestamptz' : kind === 'date' ? '::date' : '';
+    if (q.cursor) {
+      const [value, id] = decodeCursor(q.cursor);
+      // PostgreSQL puts nulls last ascending and first descending; the cursor follows that order.
+      if (key === 'cardId') add(desc ? `c.card_id < ?` : `c.card_id > ?`, id);
+      else if (!desc && value !== null) add(`((${column}, c.card_id) > (?${cast}, ?) or ${column} is null)`, value, id);
+      else if (!desc) add(`(${column} is null and c.card_id > ?)`, id);
+      else if (value !== null) add(`(${column}, c.card_id) < (?${cast}, ?)`, value, id);
+      else add(`((${column} is null and c.card_id < ?) or ${column} is not null)`, id);
+    }
+    const dir = desc ? 'desc' : 'asc';
+    const order = key === 'cardId' ? `c.card_id ${dir}` : `${column} ${dir}, c.card_id ${dir}`;
+    const sql = `${SELECT} ${where.length ? `where ${where.join(' and ')}` : ''} order by ${order} limit ${q.limit + 1}`;
+    const rows = await this.em.fork().execute<Row[]>(sql, params, 'all');
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toView),
+      nextCursor: rows.length > q.limit && last ? encodeCursor(cursorValue(last, key), last.card_id) : null,
+    };
+  }
+}

@@ -1,0 +1,48 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { DomainException, type ErrorBody } from './errors.js';
+
+const HTTP_CODES: Partial<Record<number, string>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+/** Renders every error in the one shape; never echoes request bodies, which may hold personal data. */
+@Catch()
+export class ErrorsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request>();
+    let status: number;
+    let body: ErrorBody;
+    if (exception instanceof DomainException) {
+      status = exception.status;
+      body = { error: { code: exception.code, message: exception.message, details: exception.details } };
+    } else if (exception instanceof HttpException) {
+      status = exception.getStatus();
+      const message = status === 400 && /JSON/i.test(exception.message) ? 'the body is not valid JSON' : exception.message;
+      body = { error: { code: HTTP_CODES[status] ?? `HTTP_${status}`, message } };
+    } else if ((exception as { type?: string })?.type === 'entity.too.large') {
+      status = HttpStatus.PAYLOAD_TOO_LARGE;
+      body = { error: { code: 'PAYLOAD_TOO_LARGE', message: 'the body is too large' } };
+    } else {
+      status = HttpStatus.INTERNAL_SERVER_ERROR;
+      body = { error: { code: 'INTERNAL_ERROR', message: 'an unexpected error occurred; it has been logged' } };
+      this.logger.error({ err: exception, path: req.route?.path ?? 'unknown' }, 'unhandled error');
+    }
+    body.requestId = String(req.id ?? '');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(status).json(body);
+  }
+}

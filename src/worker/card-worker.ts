@@ -1,0 +1,35 @@
+/** Builds the worker that runs card workflows and their activities on one task queue. */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createCardActivities } from '../../activities/create-card-activities.js';
+
+/** The workflows' entry module: compiled JavaScript under dist/, TypeScript when run from source (tests). */
+export function workflowsPath(): string {
+  const js = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
+  return existsSync(js) ? js : js.replace(/\.js$/, '.ts');
+}
+
+export interface CardWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  orm: MikroORM;
+  /** A pre-built workflow bundle (tests build one for all files); otherwise the worker bundles at start. */
+  workflowBundlePath?: string;
+  tuning?: Partial<Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'>>;
+}
+
+export async function createCardWorker(opts: CardWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: workflowsPath() }),
+    activities: createCardActivities({ orm: opts.orm }),
+    maxConcurrentWorkflowTaskExecutions: 100,
+    maxConcurrentLocalActivityExecutions: 100,
+    ...opts.tuning,
+  });
+}

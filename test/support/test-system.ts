@@ -1,0 +1,161 @@
+/**
+ * A whole system for one test file, on the shared real PostgreSQL and Temporal server: a card worker
+ * on the file's own task queue, and the HTTP API listening on a free port.
+ */
+import { randomUUID } from 'node:crypto';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { createApp } from '../../src/app.factory.js';
+import { AuthService } from '../../src/auth/auth.service.js';
+import { openOrm } from '../../src/database/database.js';
+import { createCardWorker } from '../../src/worker/card-worker.js';
+import type { StaffRole } from '../../workflows/card-state-machine.js';
+import type { CardPolicy } from '../../workflows/card-timers.js';
+
+let runtimeInstalled = false;
+function quietRuntime() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const noop = () => undefined;
+  Runtime.install({ logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop }, shutdownSignals: [] });
+}
+
+export interface TestWorker {
+  worker: Worker;
+  running: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export class TestSystem {
+  readonly taskQueue = `cards-test-${randomUUID().slice(0, 8)}`;
+  app!: NestExpressApplication;
+  baseUrl!: string;
+  orm!: MikroORM;
+  client!: Client;
+  private workerConnection!: NativeConnection;
+  private clientConnection!: Connection;
+  cardWorker?: TestWorker;
+  private tokens = new Map<string, string>();
+
+  static async start(opts: { policy?: Partial<CardPolicy> } = {}): Promise<TestSystem> {
+    const sys = new TestSystem();
+    await sys.init(opts);
+    return sys;
+  }
+
+  private async init(opts: { policy?: Partial<CardPolicy> }) {
+    quietRuntime();
+    process.env.TEMPORAL_TASK_QUEUE = this.taskQueue;
+    process.env.CARD_POLICY_JSON = opts.policy ? JSON.stringify(opts.policy) : '';
+    this.orm = await openOrm(process.env.DATABASE_URL!);
+    this.workerConnection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+    this.clientConnection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+    this.client = new Client({ connection: this.clientConnection });
+    await this.startWorker();
+    this.app = await createApp();
+    await this.app.listen(0, '127.0.0.1');
+    const addr = this.app.getHttpServer().address();
+    this.baseUrl = `http://127.0.0.1:${addr.port}`;
+  }
+
+  async startWorker(): Promise<TestWorker> {
+    const worker = await createCardWorker({
+      connection: this.workerConnection,
+      namespace: 'default',
+      taskQueue: this.taskQueue,
+      orm: this.orm,
+      workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE,
+    });
+    const running = worker.run();
+    this.cardWorker = {
+      worker,
+      running,
+      stop: async () => {
+        worker.shutdown();
+        await running;
+      },
+    };
+    return this.cardWorker;
+  }
+
+  /** A user of `role` with a fresh API token (created through the same service as the CLI). */
+  async token(role: StaffRole, username = `${role}-${randomUUID().slice(0, 6)}`): Promise<string> {
+    const cached = this.tokens.get(username);
+    if (cached) return cached;
+    const auth = this.app.get(AuthService);
+    await auth.createUser({ username, role });
+    const { token } = await auth.createToken(username, 'test');
+    this.tokens.set(username, token);
+    return token;
+  }
+
+  async http(method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+    const res = await fetch(this.baseUrl + path, {
+      method,
+      headers: {
+        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
+      },
+      body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, text, headers: res.headers };
+  }
+
+  async sql<T = Record<string, any>>(query: string, params: unknown[] = []): Promise<T[]> {
+    return this.orm.em.fork().execute(query, params) as Promise<T[]>;
+  }
+
+  async stop(): Promise<void> {
+    await this.app?.close();
+    await this.cardWorker?.stop();
+    await this.workerConnection?.close();
+    await this.clientConnection?.close();
+    await this.orm?.close();
+  }
+}
+
+let seq = 0;
+/** A valid card for registration, unique per call. */
+export function aCard(overrides: Record<string, unknown> = {}, resident: Record<string, unknown> = {}) {
+  seq++;
+  return {
+    cardId: `T${Date.now().toString(36)}${seq}${randomUUID().slice(0, 4)}`.toUpperCase(),
+    route: 'pickup',
+    resident: {
+      name: '江東 太郎',
+      nameKana: 'コウトウ タロウ',
+      birthDate: '1980-04-01',
+      postalCode: '135-0016',
+      address: '江東区東陽4-11-28',
+      phone: '03-3647-9111',
+      ...resident,
+    },
+    ...overrides,
+  };
+}
+
+/** Polls `fn` until it returns a truthy value (the read model catches up asynchronously after timers). */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

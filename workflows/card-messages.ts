@@ -1,0 +1,50 @@
+/**
+ * The card workflow's messages, defined once and shared by the workflow and its clients
+ * (the API, the CLI, the tests).
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ActionInput, Actor, CardEvent, CardSnapshot, Route } from './card-state-machine.js';
+import type { CardPolicy } from './card-timers.js';
+
+export const CARDS_TASK_QUEUE = 'cards';
+
+export function cardWorkflowId(cardId: string): string {
+  return `card-${cardId}`;
+}
+
+/** What the workflow needs to know when a card is registered. No personal data: that stays in PostgreSQL. */
+export interface CardRegistration {
+  cardId: string;
+  route: Route;
+  /** Venue allocated from the resident's address (R-3.1, 別紙②); the office may ship elsewhere. */
+  venueId?: string;
+  /** Whether the resident gave a phone number: no-show callbacks need one (R-4.6). */
+  hasPhone: boolean;
+  /** Last day of validity, ISO date in Asia/Tokyo (R-3.7). */
+  expiresOn?: string;
+}
+
+export interface CardWorkflowInput {
+  registration: CardRegistration;
+  policy: CardPolicy;
+  /** Who registered the card. */
+  actor: Actor;
+  /** Set when the workflow continues as new: the card as it was. */
+  resume?: CardSnapshot;
+}
+
+export interface CardActionRequest extends Omit<ActionInput, 'role'> {
+  actor: Actor;
+}
+
+export interface CardActionResult {
+  card: CardSnapshot;
+  events: CardEvent[];
+}
+
+/** Every staff and resident action. The update id is the caller's idempotency key. */
+export const cardActionUpdate = defineUpdate<CardActionResult, [CardActionRequest]>('cardAction');
+/** The card as the workflow holds it now. */
+export const cardQuery = defineQuery<CardSnapshot>('card');
+/** The ward changed its policy: running cards recompute their deadlines. */
+export const policyChangedSignal = defineSignal<[CardPolicy]>('policyChanged');

@@ -1,0 +1,1 @@
+export { cardWorkflow } from './card.workflow.js';
