@@ -69,6 +69,9 @@ export const STATE_LABELS: Record<CardStateName, string> = {
 /** States in which a card's story is over: no action applies any more. */
 export const TERMINAL_STATES: readonly CardStateName[] = ['issued', 'discarded', 'delivered'];
 
+/** Every state in which the card's story goes on. */
+const OPEN_STATES: readonly CardStateName[] = STATES.filter((s) => !TERMINAL_STATES.includes(s));
+
 /** States of a pickup card that is at its venue waiting for the resident (R-6.1 "uncollected"). */
 const AWAITING_RESIDENT: readonly CardStateName[] = [
   'notice_mailed',
@@ -297,7 +300,7 @@ export const ACTION_DEFINITIONS: Record<CardAction, ActionDefinition> = {
   pull_out: def({
     action: 'pull_out',
     label: '引き抜き（保留）',
-    from: 'open',
+    from: OPEN_STATES.filter((s) => s !== 'on_hold'),
     routes: ALL_ROUTES,
     roles: ['ward', 'office'],
     reasonRequired: true,
@@ -314,7 +317,7 @@ export const ACTION_DEFINITIONS: Record<CardAction, ActionDefinition> = {
   mark_removed: def({
     action: 'mark_removed',
     label: '住民登録消除',
-    from: 'open',
+    from: OPEN_STATES.filter((s) => s !== 'removed'),
     routes: ALL_ROUTES,
     roles: ['ward'],
     reasonRequired: true,

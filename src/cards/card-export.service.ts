@@ -1,13 +1,12 @@
 /** CSV export of a search (R-2.4): the whole result, streamed page by page in constant memory. */
 import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import { Injectable } from '@nestjs/common';
 import { TZDate } from '@date-fns/tz';
-import { stringify } from 'csv-stringify';
+import { stringify } from 'csv-stringify/sync';
 import type { Response } from 'express';
 import iconv from 'iconv-lite';
-import { ROUTE_LABELS, STATE_LABELS } from '../../workflows/card-state-machine.js';
 import type { z } from 'zod';
+import { ROUTE_LABELS, STATE_LABELS } from '../../workflows/card-state-machine.js';
 import type { exportQuerySchema } from './card.dto.js';
 import { type CardView, CardsRepository } from './cards.repository.js';
 
@@ -33,36 +32,29 @@ function row(c: CardView): string[] {
 export class CardExportService {
   constructor(private readonly cards: CardsRepository) {}
 
-  /** Writes the CSV to `res`, waiting for the client at each page; returns the number of cards written. */
+  /** Writes the CSV to `res` one page at a time, waiting for the client; returns the number of cards written. */
   async stream(q: z.infer<typeof exportQuerySchema>, res: Response): Promise<number> {
     const { encoding, ...filters } = q;
     const sjis = encoding === 'sjis';
     res.setHeader('Content-Type', `text/csv; charset=${sjis ? 'Shift_JIS' : 'UTF-8'}`);
-    res.setHeader('Content-Disposition', `attachment; filename="cards.csv"`);
-    const csv = stringify({ record_delimiter: 'windows', quoted_match: /[",\r\n]/ });
-    // Shift_JIS as Windows writes it (cp932); characters it lacks become '?'. UTF-8 gets a BOM so Excel reads it.
-    const out = sjis ? csv.pipe(iconv.encodeStream('cp932')) : csv;
-    if (!sjis) res.write('\uFEFF');
-    out.pipe(res);
+    res.setHeader('Content-Disposition', 'attachment; filename="cards.csv"');
     const closed = once(res, 'close');
-    const write = async (record: string[]) => {
-      // Wait for the client to catch up, unless it has gone away.
-      if (!csv.write(record)) await Promise.race([once(csv, 'drain'), closed]);
+    // Shift_JIS as Windows writes it (cp932), where characters it lacks become '?'; UTF-8 with a BOM so that Excel reads it.
+    const send = async (text: string) => {
+      const ok = res.write(sjis ? iconv.encode(text, 'cp932') : text);
+      if (!ok) await Promise.race([once(res, 'drain'), closed]);
     };
+    const toCsv = (records: string[][]) => stringify(records, { record_delimiter: 'windows' });
+    await send((sjis ? '' : '\uFEFF') + toCsv([HEADER]));
     let count = 0;
-    try {
-      await write(HEADER);
-      let cursor: string | undefined;
-      do {
-        const page = await this.cards.search({ ...filters, limit: PAGE, cursor });
-        for (const c of page.items) await write(row(c));
-        count += page.items.length;
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor && !res.destroyed);
-    } finally {
-      csv.end();
-      await finished(res).catch(() => undefined);
-    }
+    let cursor: string | undefined;
+    do {
+      const page = await this.cards.search({ ...filters, limit: PAGE, cursor });
+      if (page.items.length > 0) await send(toCsv(page.items.map(row)));
+      count += page.items.length;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && !res.destroyed);
+    res.end();
     return count;
   }
 }

@@ -10,7 +10,7 @@ export const residentSchema = z
   .object({
     name: text(200),
     // Half-width kana are folded to full-width first (NFKC).
-    nameKana: nfkc(200).pipe(z.string().regex(/^[\p{Script=Katakana}ー・ 　]+$/u, 'must be katakana')),
+    nameKana: nfkc(200).pipe(z.string().regex(/^[\p{Script=Katakana}ー・ \u3000]+$/u, 'must be katakana')),
     birthDate: isoDate,
     postalCode: z.string().regex(/^\d{3}-?\d{4}$/, 'must be a postal code like 135-0016'),
     address: text(400),
@@ -36,10 +36,9 @@ export const cardInputSchema = z
 export type CardInput = z.infer<typeof cardInputSchema>;
 
 export const MAX_BATCH = 1000;
-export const registerBodySchema = z.union([
-  cardInputSchema,
-  z.object({ cards: z.array(cardInputSchema).min(1).max(MAX_BATCH, `at most ${MAX_BATCH} cards per request`) }).strict(),
-]);
+export const batchSchema = z.object({ cards: z.array(cardInputSchema).min(1).max(MAX_BATCH, `at most ${MAX_BATCH} cards per request`) }).strict();
+/** One card, or `{ cards: [...] }`; told apart by the `cards` key so that errors name the real fields. */
+export const registerBodySchema = z.union([cardInputSchema, batchSchema]);
 
 export const actionBodySchema = z
   .object({

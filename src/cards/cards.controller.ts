@@ -7,7 +7,7 @@ import { AccessLogService } from '../audit/access-log.service.js';
 import { Allow, type AuthUser, CurrentUser } from '../auth/auth.types.js';
 import { parseOrThrow } from '../common/zod-validation.js';
 import { ACTIONS } from '../../workflows/card-state-machine.js';
-import { actionBodySchema, actionNameSchema, exportQuerySchema, registerBodySchema, searchQuerySchema } from './card.dto.js';
+import { actionBodySchema, actionNameSchema, batchSchema, cardInputSchema, exportQuerySchema, registerBodySchema, searchQuerySchema } from './card.dto.js';
 import { CardExportService } from './card-export.service.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { CardsService } from './cards.service.js';
@@ -32,8 +32,8 @@ export class CardsController {
   @ApiOperation({ summary: 'Register one card, or up to 1,000 as { cards: [...] }; idempotent on cardId (R-2.3)' })
   @ApiBody({ schema: json(registerBodySchema) })
   async register(@Body() body: unknown, @CurrentUser() user: AuthUser, @Req() req: Request) {
-    const parsed = parseOrThrow(registerBodySchema, body);
-    const cards = 'cards' in parsed ? parsed.cards : [parsed];
+    const isBatch = typeof body === 'object' && body !== null && 'cards' in body;
+    const cards = isBatch ? parseOrThrow(batchSchema, body).cards : [parseOrThrow(cardInputSchema, body)];
     const results = await this.service.register(cards, user, 'api');
     await this.accessLog.record({
       user,
@@ -44,7 +44,7 @@ export class CardsController {
       ip: req.ip,
       requestId: requestId(req),
     });
-    return 'cards' in parsed ? { results } : results[0];
+    return isBatch ? { results } : results[0];
   }
 
   @Get('cards')

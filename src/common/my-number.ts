@@ -21,12 +21,22 @@ export function isValidMyNumber(digits: string): boolean {
 // Digit runs, allowing the separators people type inside a number (spaces, hyphens, dashes).
 const DIGIT_RUN = /\d(?:[\s\-‐‑–—−ー]?\d)*/g;
 
-/** Whether a string holds a valid individual number anywhere, in ASCII or full-width digits. */
+/**
+ * Whether a string holds a valid individual number anywhere, in ASCII or full-width digits. Digit
+ * groups joined by one separator ("1234 5678 9018", or an address number followed by one) are
+ * tried as every consecutive sequence of groups that makes exactly 12 digits.
+ */
 export function containsMyNumber(text: string): boolean {
   const normalized = text.normalize('NFKC');
   for (const match of normalized.matchAll(DIGIT_RUN)) {
-    const digits = match[0].replace(/\D/g, '');
-    if (digits.length === 12 && isValidMyNumber(digits)) return true;
+    const groups = match[0].split(/\D/);
+    for (let i = 0; i < groups.length; i++) {
+      let digits = '';
+      for (let j = i; j < groups.length && digits.length < 12; j++) {
+        digits += groups[j];
+        if (digits.length === 12 && isValidMyNumber(digits)) return true;
+      }
+    }
   }
   return false;
 }

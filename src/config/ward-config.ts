@@ -38,6 +38,8 @@ export interface WardConfig {
   venues: Venue[];
   postOffices: { id: string; name: string }[];
   policy: CardPolicy;
+  /** Every town of the ward with its postal code and allocated venue. */
+  towns: { postalCode: string; town: string; venueId: string }[];
   /** Venue allocated to a postal code (R-3.1, 別紙②), or undefined outside the ward. */
   venueForPostalCode(postalCode: string): string | undefined;
 }
@@ -61,12 +63,12 @@ export function loadWardConfig(dir = process.env.WARD_CONFIG_DIR ?? 'config/koto
   const ward = wardSchema.parse(JSON.parse(readFileSync(join(base, 'ward.json'), 'utf8')));
   const rows = parse(readFileSync(join(base, 'towns.csv'), 'utf8'), { columns: true, skip_empty_lines: true, trim: true }) as unknown[];
   const venueIds = new Set(ward.venues.map((v) => v.id));
-  const byPostal = new Map<string, string>();
-  rows.forEach((raw, i) => {
+  const towns = rows.map((raw, i) => {
     const row = townRowSchema.parse(raw);
     if (!venueIds.has(row.default_venue)) throw new Error(`towns.csv line ${i + 2}: unknown venue ${row.default_venue}`);
-    byPostal.set(row.postal_code.replace('-', ''), row.default_venue);
+    return { postalCode: row.postal_code, town: row.town, venueId: row.default_venue };
   });
+  const byPostal = new Map(towns.map((t) => [t.postalCode.replace('-', ''), t.venueId]));
   const policy: CardPolicy = {
     ...DEFAULT_POLICY,
     noticeSlaMs: ward.policy.noticeSlaDays * DAY,
@@ -82,6 +84,7 @@ export function loadWardConfig(dir = process.env.WARD_CONFIG_DIR ?? 'config/koto
     venues: ward.venues,
     postOffices: ward.postOffices,
     policy,
+    towns,
     venueForPostalCode: (postalCode) => byPostal.get(postalCode.replace(/[-ー−‐]/g, '')),
   };
 }

@@ -17,6 +17,8 @@ export function ormConfig(databaseUrl: string, extra: Partial<Options> = {}): Op
       path: 'src/database/migrations',
       migrationsList: migrations,
       snapshot: true,
+      snapshotName: '.snapshot-cards',
+      snapshotOnMigrate: false,
       emit: 'ts',
       transactional: true,
       allOrNothing: true,

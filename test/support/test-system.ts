@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, type Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { createApp } from '../../src/app.factory.js';
 import { AuthService } from '../../src/auth/auth.service.js';
 import { openOrm } from '../../src/database/database.js';
@@ -15,11 +15,16 @@ import type { StaffRole } from '../../workflows/card-state-machine.js';
 import type { CardPolicy } from '../../workflows/card-timers.js';
 
 let runtimeInstalled = false;
-function quietRuntime() {
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const noop = () => undefined;
-  Runtime.install({ logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop }, shutdownSignals: [] });
+  Runtime.install({
+    logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop },
+    shutdownSignals: [],
+    // Replay tests provoke non-determinism on purpose: keep the core's warnings out of the output.
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } },
+  });
 }
 
 export interface TestWorker {
@@ -56,7 +61,7 @@ export class TestSystem {
     await this.startWorker();
     this.app = await createApp();
     await this.app.listen(0, '127.0.0.1');
-    const addr = this.app.getHttpServer().address();
+    const addr = this.app.getHttpServer().address() as { port: number };
     this.baseUrl = `http://127.0.0.1:${addr.port}`;
   }
 

@@ -1,0 +1,149 @@
+/**
+ * Operator commands: `npm run cli -- <command>`. Against the running `npm start` system by default
+ * (it leaves .data/local-stack.json), or DATABASE_URL / TEMPORAL_ADDRESS from the environment.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { AuthService } from './auth/auth.service.js';
+import { UsersRepository } from './auth/users.repository.js';
+import { loadWardConfig } from './config/ward-config.js';
+import { createMigration, migrate, openOrm } from './database/database.js';
+import { replayHistory } from './worker/replay.js';
+import { installTemporalRuntime } from './temporal/runtime.js';
+import { pino } from 'pino';
+import { cardWorkflowId, policyChangedSignal } from '../workflows/card-messages.js';
+
+const USAGE = `usage: npm run cli -- <command>
+  user create --name NAME --role ward|office|callcenter|venue|auditor|admin [--venue VENUE] [--display NAME]
+  token create --user NAME [--label LABEL]     prints a new API token (shown once)
+  token revoke --id TOKEN_ID
+  card replay CARD_ID                           replays the card's history against the current workflow code
+  card history CARD_ID [--out FILE]             writes the card's Temporal history as JSON
+  policy apply                                  sends the ward's current policy to every open card
+  db migrate                                    applies pending migrations
+  db migration:create [NAME]                    writes a migration for entity changes`;
+
+function endpoints(): { databaseUrl?: string; temporalAddress: string } {
+  const local = existsSync('.data/local-stack.json') ? JSON.parse(readFileSync('.data/local-stack.json', 'utf8')) : {};
+  return {
+    databaseUrl: process.env.DATABASE_URL ?? local.databaseUrl,
+    temporalAddress: process.env.TEMPORAL_ADDRESS ?? local.temporalAddress ?? '127.0.0.1:7233',
+  };
+}
+
+function databaseUrl(): string {
+  const url = endpoints().databaseUrl;
+  if (!url) throw new Error('no database: start the system with `npm start`, or set DATABASE_URL');
+  return url;
+}
+
+async function withAuth<T>(fn: (auth: AuthService) => Promise<T>): Promise<T> {
+  const orm = await openOrm(databaseUrl());
+  try {
+    return await fn(new AuthService(new UsersRepository(orm.em)));
+  } finally {
+    await orm.close();
+  }
+}
+
+async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ address: endpoints().temporalAddress });
+  try {
+    return await fn(new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }));
+  } finally {
+    await connection.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      role: { type: 'string' },
+      venue: { type: 'string' },
+      display: { type: 'string' },
+      user: { type: 'string' },
+      label: { type: 'string' },
+      id: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const [group, command, arg] = positionals;
+  switch (`${group} ${command}`) {
+    case 'user create': {
+      if (!values.name || !values.role) break;
+      const user = await withAuth((a) => a.createUser({ username: values.name!, role: values.role!, venueId: values.venue, displayName: values.display }));
+      console.log(`created user ${user.username} (${user.role})`);
+      return 0;
+    }
+    case 'token create': {
+      if (!values.user) break;
+      const { id, token } = await withAuth((a) => a.createToken(values.user!, values.label ?? 'cli'));
+      console.log(`token ${id} for ${values.user} (shown once; keep it secret):`);
+      console.log(token);
+      return 0;
+    }
+    case 'token revoke': {
+      if (!values.id) break;
+      await withAuth((a) => a.revokeToken(values.id!));
+      console.log(`revoked ${values.id}`);
+      return 0;
+    }
+    case 'card replay': {
+      if (!arg) break;
+      const result = await withClient(async (client) => replayHistory(cardWorkflowId(arg), await client.workflow.getHandle(cardWorkflowId(arg)).fetchHistory()));
+      console.log(result.replayed ? `card ${arg}: its history replays against the current code` : `card ${arg}: replay FAILED: ${result.error}`);
+      return result.replayed ? 0 : 1;
+    }
+    case 'card history': {
+      if (!arg) break;
+      const json = await withClient(async (client) => historyToJSON(await client.workflow.getHandle(cardWorkflowId(arg)).fetchHistory()));
+      if (values.out) writeFileSync(values.out, json);
+      else console.log(json);
+      return 0;
+    }
+    case 'policy apply': {
+      const policy = loadWardConfig().policy;
+      const orm = await openOrm(databaseUrl());
+      let sent = 0;
+      try {
+        const open = await orm.em.fork().execute<{ card_id: string }[]>(`select card_id from card where closed_at is null`);
+        await withClient(async (client) => {
+          for (const { card_id } of open) {
+            await client.workflow.getHandle(cardWorkflowId(card_id)).signal(policyChangedSignal, policy);
+            sent++;
+          }
+        });
+      } finally {
+        await orm.close();
+      }
+      console.log(`sent the current policy to ${sent} open cards`);
+      return 0;
+    }
+    case 'db migrate': {
+      const applied = await migrate(databaseUrl());
+      console.log(applied.length ? `applied ${applied.join(', ')}` : 'the schema is up to date');
+      return 0;
+    }
+    case 'db migration:create': {
+      const file = await createMigration(databaseUrl(), arg);
+      console.log(file ? `wrote ${file}; add it to src/database/migrations/index.ts` : 'no schema changes');
+      return 0;
+    }
+  }
+  console.error(USAGE);
+  return 2;
+}
+
+installTemporalRuntime(pino({ level: 'warn' }, pino.destination(2)));
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`error: ${(e as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,181 @@
+/**
+ * Demo data for the first `npm start`: one user per role with an API token, and a few hundred
+ * cards in every route and state, driven through the same HTTP API that staff use. A few cards run
+ * on a policy of minutes, so that re-notice and no-show proposals appear while you watch.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { AuthService } from '../auth/auth.service.js';
+import { UsersRepository } from '../auth/users.repository.js';
+import { openOrm } from '../database/database.js';
+import { loadWardConfig } from '../config/ward-config.js';
+import type { StaffRole } from '../../workflows/card-state-machine.js';
+import { cardWorkflowId } from '../../workflows/card-messages.js';
+import type { CardWorkflowInput } from '../../workflows/card-messages.js';
+import type { CardPolicy } from '../../workflows/card-timers.js';
+import { cardInputSchema } from '../cards/card.dto.js';
+import { CardsRepository } from '../cards/cards.repository.js';
+
+const USERS: { user: string; role: StaffRole; venueId?: string }[] = [
+  { user: 'demo-ward', role: 'ward' },
+  { user: 'demo-office', role: 'office' },
+  { user: 'demo-callcenter', role: 'callcenter' },
+  { user: 'demo-venue', role: 'venue', venueId: 'kuyakusho' },
+  { user: 'demo-auditor', role: 'auditor' },
+  { user: 'demo-admin', role: 'admin' },
+];
+
+const SURNAMES = [['佐藤', 'サトウ'], ['鈴木', 'スズキ'], ['高橋', 'タカハシ'], ['田中', 'タナカ'], ['伊藤', 'イトウ'], ['渡辺', 'ワタナベ'], ['山本', 'ヤマモト'], ['中村', 'ナカムラ'], ['小林', 'コバヤシ'], ['加藤', 'カトウ'], ['吉田', 'ヨシダ'], ['山田', 'ヤマダ']];
+const GIVEN = [['太郎', 'タロウ'], ['花子', 'ハナコ'], ['一郎', 'イチロウ'], ['美咲', 'ミサキ'], ['健太', 'ケンタ'], ['陽菜', 'ヒナ'], ['翔', 'ショウ'], ['結衣', 'ユイ'], ['蓮', 'レン'], ['葵', 'アオイ']];
+const FOREIGN = [['NGUYEN VAN AN', 'グエン ヴァン アン', 'ベトナム'], ['WANG XIAOMING', 'ワン シャオミン', '中国'], ['KIM MINJUN', 'キム ミンジュン', '韓国'], ['SANTOS MARIA', 'サントス マリア', 'フィリピン']];
+
+type Step = [action: string, role: StaffRole, body?: Record<string, unknown>];
+const slot = (minutesFromNow: number, length = 30) => {
+  const start = new Date(Date.now() + minutesFromNow * 60_000);
+  return { data: { startsAt: start.toISOString(), endsAt: new Date(start.getTime() + length * 60_000).toISOString() } };
+};
+const TO_NOTICE: Step[] = [['inspect', 'office'], ['ship_to_venue', 'office'], ['receive_at_venue', 'venue'], ['mail_notice', 'office']];
+
+interface Plan {
+  route: string;
+  count: number;
+  steps: Step[];
+  foreign?: 'expired' | 'valid';
+}
+
+const PLANS: Plan[] = [
+  { route: 'pickup', count: 25, steps: [] },
+  { route: 'pickup', count: 20, steps: TO_NOTICE.slice(0, 1) },
+  { route: 'pickup', count: 15, steps: TO_NOTICE.slice(0, 2) },
+  { route: 'pickup', count: 20, steps: TO_NOTICE.slice(0, 3) },
+  { route: 'pickup', count: 50, steps: TO_NOTICE },
+  { route: 'pickup', count: 10, steps: [...TO_NOTICE, ['record_return', 'office', { reason: '宛所不明で返戻' }]] },
+  { route: 'pickup', count: 40, steps: [...TO_NOTICE, ['reserve', 'callcenter', slot(3 * 24 * 60)]] },
+  { route: 'pickup', count: 40, steps: [...TO_NOTICE, ['reserve', 'callcenter', slot(24 * 60)], ['issue', 'venue']] },
+  { route: 'pickup', count: 8, steps: [...TO_NOTICE, ['reserve', 'callcenter', slot(24 * 60)], ['mark_documents_missing', 'venue', { reason: '本人確認書類の不足' }]] },
+  { route: 'pickup', count: 6, steps: [...TO_NOTICE.slice(0, 2), ['pull_out', 'ward', { reason: '区の指示により引き抜き' }]] },
+  { route: 'pickup', count: 5, steps: [...TO_NOTICE, ['mark_removed', 'ward', { reason: '転出' }]] },
+  { route: 'pickup', count: 3, steps: [...TO_NOTICE, ['mark_removed', 'ward', { reason: '死亡' }], ['approve_discard', 'ward']] },
+  { route: 'pickup', count: 6, steps: TO_NOTICE, foreign: 'expired' },
+  { route: 'pickup', count: 3, steps: [...TO_NOTICE, ['approve_expiry', 'ward']], foreign: 'expired' },
+  { route: 'pickup', count: 10, steps: TO_NOTICE, foreign: 'valid' },
+  { route: 'counter', count: 10, steps: [['inspect', 'office'], ['hand_to_ward', 'office']] },
+  { route: 'counter', count: 10, steps: [['inspect', 'office'], ['hand_to_ward', 'office'], ['record_ward_mailing', 'ward']] },
+  { route: 'outreach', count: 8, steps: [['inspect', 'office'], ['hand_to_ward', 'office'], ['record_ward_mailing', 'ward'], ['record_delivery', 'office']] },
+  { route: 'express', count: 5, steps: [] },
+  { route: 'express', count: 8, steps: [['record_jlis_mailing', 'office']] },
+  { route: 'express', count: 5, steps: [['record_jlis_mailing', 'office'], ['record_delivery', 'office']] },
+  { route: 'other', count: 4, steps: [['inspect', 'office']] },
+];
+
+const isoDate = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000 + 9 * 3_600_000).toISOString().slice(0, 10);
+
+export async function loadDemoData(opts: { apiUrl: string; databaseUrl: string; temporalAddress: string; demoFile: string }): Promise<string> {
+  const ward = loadWardConfig();
+  const orm = await openOrm(opts.databaseUrl);
+  const tokens: Partial<Record<StaffRole, string>> = {};
+  const written: { user: string; role: StaffRole; token: string }[] = [];
+  try {
+    const auth = new AuthService(new UsersRepository(orm.em));
+    for (const u of USERS) {
+      if (!(await new UsersRepository(orm.em).findByUsername(u.user))) await auth.createUser({ username: u.user, role: u.role, venueId: u.venueId });
+      const { token } = await auth.createToken(u.user, 'demo');
+      tokens[u.role] = token;
+      written.push({ user: u.user, role: u.role, token });
+    }
+  } finally {
+    await orm.close();
+  }
+  writeFileSync(opts.demoFile, JSON.stringify(written, null, 2) + '\n', { mode: 0o600 });
+
+  const call = async (method: string, path: string, role: StaffRole, body?: unknown) => {
+    const res = await fetch(opts.apiUrl + path, {
+      method,
+      headers: { authorization: `Bearer ${tokens[role]}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+
+  let n = 0;
+  const resident = (foreign?: 'expired' | 'valid') => {
+    n++;
+    const town = ward.towns[n % ward.towns.length];
+    const base = { birthDate: `19${String(40 + (n % 60)).padStart(2, '0')}-0${1 + (n % 9)}-1${n % 10}`, postalCode: town.postalCode, address: `江東区${town.town}${1 + (n % 5)}-${1 + (n % 20)}-${1 + (n % 15)}` };
+    const phone = n % 4 === 0 ? {} : { phone: `03-${String(3000 + n).slice(-4)}-${String(1000 + n * 7).slice(-4)}` };
+    if (foreign) {
+      const [alpha, kana, nationality] = FOREIGN[n % FOREIGN.length];
+      return { name: alpha, nameKana: kana, alphabetName: alpha, nameCategory: 'alphabet', nationality, residencePeriodEnd: isoDate(foreign === 'expired' ? -3 : 200), ...base, ...phone };
+    }
+    const [s, sk] = SURNAMES[n % SURNAMES.length];
+    const [g, gk] = GIVEN[(n * 7) % GIVEN.length];
+    return { name: `${s} ${g}`, nameKana: `${sk} ${gk}`, ...base, ...phone };
+  };
+
+  const jobs: { id: string; plan: Plan; card: Record<string, unknown> }[] = [];
+  let id = 0;
+  for (const plan of PLANS) {
+    for (let i = 0; i < plan.count; i++) {
+      const cardId = `D${String(++id).padStart(7, '0')}`;
+      jobs.push({ id: cardId, plan, card: { cardId, route: plan.route, resident: resident(plan.foreign) } });
+    }
+  }
+  for (let i = 0; i < jobs.length; i += 500) {
+    await call('POST', '/api/cards', 'office', { cards: jobs.slice(i, i + 500).map((j) => j.card) });
+  }
+  let nextJob = 0;
+  await Promise.all(
+    Array.from({ length: 12 }, async () => {
+      while (nextJob < jobs.length) {
+        const job = jobs[nextJob++];
+        for (const [action, role, body] of job.plan.steps) await call('POST', `/api/cards/${job.id}/actions/${action}`, role, body ?? {});
+      }
+    }),
+  );
+
+  // Cards on a policy of minutes: their re-notice and no-show proposals appear shortly after start.
+  const fast = await startFastCards(opts, ward.policy, call, resident);
+  return `${written.length} users, ${jobs.length + fast} cards`;
+}
+
+async function startFastCards(
+  opts: { temporalAddress: string; databaseUrl: string },
+  policy: CardPolicy,
+  call: (method: string, path: string, role: StaffRole, body?: unknown) => Promise<unknown>,
+  resident: () => Record<string, unknown>,
+): Promise<number> {
+  const connection = await Connection.connect({ address: opts.temporalAddress });
+  const client = new Client({ connection });
+  const fastPolicy = { ...policy, renoticeAfterMs: 2 * 60_000, noShowGraceMs: 60_000, discardAfterRenoticeMs: 5 * 60_000 };
+  const count = 12;
+  try {
+    const cards = Array.from({ length: count }, (_, i) => ({ cardId: `F${String(i + 1).padStart(7, '0')}`, route: 'pickup', resident: resident() }));
+    // The API registers cards on the ward's policy, so these are registered here with the same
+    // validation and repository, and their workflows started on the short policy.
+    const orm = await openOrm(opts.databaseUrl);
+    try {
+      await new CardsRepository(orm.em).insertResidents(cards.map((c) => cardInputSchema.parse(c)));
+    } finally {
+      await orm.close();
+    }
+    for (const c of cards) {
+      const input: CardWorkflowInput = {
+        registration: { cardId: c.cardId, route: 'pickup', venueId: 'toyosu', hasPhone: Boolean(c.resident.phone) },
+        policy: fastPolicy,
+        actor: { userId: 'demo-loader', role: 'office', channel: 'cli' },
+      };
+      await client.workflow.start('cardWorkflow', { workflowId: cardWorkflowId(c.cardId), taskQueue: process.env.TEMPORAL_TASK_QUEUE ?? 'cards', args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+    }
+    await Promise.all(
+      cards.map(async (c, i) => {
+        for (const [action, role, body] of TO_NOTICE) await call('POST', `/api/cards/${c.cardId}/actions/${action}`, role, body ?? {});
+        if (i % 2 === 0) await call('POST', `/api/cards/${c.cardId}/actions/reserve`, 'callcenter', slot(0.25, 0.25));
+      }),
+    );
+  } finally {
+    await connection.close();
+  }
+  return count;
+}

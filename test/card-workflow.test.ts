@@ -1,0 +1,176 @@
+/**
+ * The card workflow on the real Temporal dev server and PostgreSQL, with a policy of seconds:
+ * timer chains, proposals and approvals, idempotency, policy changes and a worker restart.
+ * RECORD_HISTORIES=1 saves the histories of these cards to test/histories/ for the replay test.
+ */
+import { writeFileSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { cardQuery, cardWorkflowId, policyChangedSignal } from '../workflows/card-messages.js';
+import type { CardPolicy } from '../workflows/card-timers.js';
+import { TestSystem, aCard, eventually } from './support/test-system.js';
+
+const POLICY: CardPolicy = {
+  noticeSlaMs: 60_000,
+  renoticeAfterMs: 1_500,
+  discardAfterRenoticeMs: 1_500,
+  noShowGraceMs: 500,
+  closeAfterMs: 1_000,
+};
+
+describe('card workflow with short timers', () => {
+  let sys: TestSystem;
+  let ward: string, office: string, venue: string, callcenter: string;
+  const recorded: Record<string, string> = {};
+
+  beforeAll(async () => {
+    sys = await TestSystem.start({ policy: POLICY });
+    [ward, office, venue, callcenter] = await Promise.all([sys.token('ward'), sys.token('office'), sys.token('venue'), sys.token('callcenter')]);
+  });
+  afterAll(async () => {
+    if (process.env.RECORD_HISTORIES === '1') {
+      for (const [name, cardId] of Object.entries(recorded)) {
+        const history = await sys.client.workflow.getHandle(cardWorkflowId(cardId)).fetchHistory();
+        writeFileSync(new URL(`./histories/${name}.json`, import.meta.url), historyToJSON(history));
+      }
+    }
+    await sys.stop();
+  });
+
+  const register = async (card = aCard()) => {
+    const res = await sys.http('POST', '/api/cards', { token: office, body: card });
+    expect(res.status).toBe(200);
+    return card.cardId;
+  };
+  let keys = 0;
+  const act = async (cardId: string, token: string, action: string, body: Record<string, unknown> = {}, key = `k${++keys}`) =>
+    sys.http('POST', `/api/cards/${cardId}/actions/${action}`, { token, body, headers: { 'idempotency-key': key } });
+  const ok = async (cardId: string, token: string, action: string, body: Record<string, unknown> = {}) => {
+    const res = await act(cardId, token, action, body);
+    if (res.status !== 200) throw new Error(`${action}: ${res.status} ${res.text}`);
+    return res.json;
+  };
+  const toNoticeMailed = async (cardId: string) => {
+    await ok(cardId, office, 'inspect');
+    await ok(cardId, office, 'ship_to_venue');
+    await ok(cardId, venue, 'receive_at_venue');
+    await ok(cardId, office, 'mail_notice');
+  };
+  const row = async (cardId: string) => (await sys.sql(`select state, proposal_kinds, seq from card where card_id = ?`, [cardId]))[0];
+  const events = async (cardId: string) => sys.sql<{ seq: number; type: string; actor_role: string }>(`select seq, type, actor_role from card_event where card_id = ? order by seq`, [cardId]);
+  const waitForProposal = (cardId: string, kind: string) =>
+    eventually(async () => ((await row(cardId))?.proposal_kinds.includes(kind) ? true : undefined), 20_000, `${kind} proposal on ${cardId}`);
+
+  it('runs the whole chain: notice → re-notice proposal → approval → discard proposal → approval', async () => {
+    const cardId = await register();
+    recorded['timer-chain-discard'] = cardId;
+    await toNoticeMailed(cardId);
+    await waitForProposal(cardId, 'renotice');
+    await ok(cardId, ward, 'approve_renotice');
+    await ok(cardId, office, 'mail_renotice');
+    await waitForProposal(cardId, 'discard');
+    const done = await ok(cardId, ward, 'approve_discard', { reason: '再通知後も受取なし' });
+    expect(done.card.state).toBe('discarded');
+
+    const log = await events(cardId);
+    expect(log.map((e) => e.type)).toEqual([
+      'registered', 'inspect', 'ship_to_venue', 'receive_at_venue', 'mail_notice',
+      'proposal_opened', 'approve_renotice', 'mail_renotice', 'proposal_opened', 'approve_discard',
+    ]);
+    expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
+    expect(log.filter((e) => e.type === 'proposal_opened').every((e) => e.actor_role === 'system')).toBe(true);
+    // The workflow completes a moment after the card's story is over.
+    const handle = sys.client.workflow.getHandle(cardWorkflowId(cardId));
+    expect((await handle.result()).state).toBe('discarded');
+  });
+
+  it('never applies a retried request twice (same Idempotency-Key)', async () => {
+    const cardId = await register();
+    const first = await act(cardId, office, 'inspect', {}, 'same-key');
+    const again = await act(cardId, office, 'inspect', {}, 'same-key');
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual(first.json);
+    expect((await events(cardId)).map((e) => e.type)).toEqual(['registered', 'inspect']);
+    // A new key for the same action is a new request, and the card has moved on.
+    const other = await act(cardId, office, 'inspect', {}, 'other-key');
+    expect(other.status).toBe(409);
+    expect(other.json.error).toMatchObject({ code: 'ILLEGAL_TRANSITION', details: { state: 'inspected' } });
+  });
+
+  it('registers a card id once: the second registration reports the existing card', async () => {
+    const card = aCard();
+    await register(card);
+    const again = await sys.http('POST', '/api/cards', { token: office, body: { ...card, route: 'express' } });
+    expect(again.json).toEqual({ cardId: card.cardId, status: 'exists' });
+    const projected = await eventually(() => row(card.cardId));
+    expect(projected.state).toBe('received');
+    expect((await sys.sql(`select route from card where card_id = ?`, [card.cardId]))[0].route).toBe('pickup');
+  });
+
+  it('rejects an illegal action in the validator, before it touches the history', async () => {
+    const cardId = await register();
+    const handle = sys.client.workflow.getHandle(cardWorkflowId(cardId));
+    await eventually(async () => (await row(cardId)) !== undefined);
+    const before = (await handle.fetchHistory()).events!.length;
+    const res = await act(cardId, venue, 'issue');
+    expect(res.status).toBe(409);
+    expect(res.json.error.message).toMatch(/not allowed in state received/);
+    const after = await handle.fetchHistory();
+    expect(after.events!.length).toBe(before);
+  });
+
+  it('proposes a no-show after the slot, and confirming it releases the booking', async () => {
+    const cardId = await register();
+    recorded['no-show'] = cardId;
+    await toNoticeMailed(cardId);
+    const start = new Date(Date.now() + 300);
+    const reserved = await ok(cardId, callcenter, 'reserve', { data: { startsAt: start.toISOString(), endsAt: new Date(start.getTime() + 700).toISOString() } });
+    const bookingNumber = reserved.card.booking.bookingNumber;
+    await waitForProposal(cardId, 'no_show');
+    const confirmed = await ok(cardId, venue, 'confirm_no_show');
+    expect(confirmed.card.state).toBe('no_show');
+    expect(confirmed.card.booking).toBeUndefined();
+    expect((await sys.sql(`select status from booking where booking_number = ?`, [bookingNumber]))[0].status).toBe('no_show');
+    // Still uncollected: the re-notice is proposed next.
+    await waitForProposal(cardId, 'renotice');
+  });
+
+  it('hands an expired card back and proposes its discard at once (R-3.7, R-6.2)', async () => {
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const cardId = await register(aCard({}, { residencePeriodEnd: yesterday, nationality: 'ベトナム', alphabetName: 'NGUYEN VAN AN' }));
+    recorded['expiry'] = cardId;
+    await waitForProposal(cardId, 'expiry');
+    await ok(cardId, ward, 'approve_expiry');
+    await waitForProposal(cardId, 'discard');
+    expect((await row(cardId)).state).toBe('expired');
+  });
+
+  it('applies a changed policy to a running card', async () => {
+    const slow = await sys.client.workflow.getHandle(cardWorkflowId(await register())).query(cardQuery);
+    const cardId = slow.cardId;
+    await toNoticeMailed(cardId);
+    const handle = sys.client.workflow.getHandle(cardWorkflowId(cardId));
+    // Lengthen the re-notice period first, so the default one cannot fire, then shorten it again.
+    await handle.signal(policyChangedSignal, { ...POLICY, renoticeAfterMs: 3_600_000 });
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await handle.query(cardQuery)).proposals).toEqual([]);
+    await handle.signal(policyChangedSignal, { ...POLICY, renoticeAfterMs: 100 });
+    await waitForProposal(cardId, 'renotice');
+  });
+
+  it('outlives a worker restart: the chain finishes with no event doubled', async () => {
+    const cardId = await register();
+    recorded['worker-restart'] = cardId;
+    await toNoticeMailed(cardId);
+    await sys.cardWorker!.stop();
+    // The re-notice timer fires while no worker runs.
+    await new Promise((r) => setTimeout(r, POLICY.renoticeAfterMs + 500));
+    expect((await row(cardId)).proposal_kinds).toEqual([]);
+    await sys.startWorker();
+    await waitForProposal(cardId, 'renotice');
+    await ok(cardId, ward, 'approve_renotice');
+    const log = await events(cardId);
+    expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
+    expect(log.filter((e) => e.type === 'proposal_opened')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,230 @@
+/**
+ * The card API over HTTP on real PostgreSQL and Temporal: registration, search, export, history and
+ * replay, and every kind of bad input getting a clear answer that changes nothing.
+ */
+import iconv from 'iconv-lite';
+import { TestSystem, aCard, eventually } from './support/test-system.js';
+
+const MY_NUMBER = '123456789018'; // a valid check digit
+
+describe('card API', () => {
+  let sys: TestSystem;
+  let ward: string, office: string, venue: string, auditor: string, callcenter: string, admin: string;
+
+  beforeAll(async () => {
+    sys = await TestSystem.start();
+    [ward, office, venue, auditor, callcenter, admin] = await Promise.all(
+      (['ward', 'office', 'venue', 'auditor', 'callcenter', 'admin'] as const).map((r) => sys.token(r)),
+    );
+  });
+  afterAll(() => sys.stop());
+
+  const projected = (cardId: string) => eventually(async () => (await sys.sql(`select state from card where card_id = ?`, [cardId]))[0], 10_000, cardId);
+  const counts = async () => (await sys.sql<{ r: string; c: string; e: string }>(`select (select count(*) from card_resident) r, (select count(*) from card) c, (select count(*) from card_event) e`))[0];
+
+  describe('bad input gets a clear answer and changes nothing', () => {
+    it('401 without a token or with a bad one', async () => {
+      const none = await sys.http('GET', '/api/cards');
+      expect(none.status).toBe(401);
+      expect(none.json).toEqual({ error: { code: 'UNAUTHENTICATED', message: expect.any(String) }, requestId: expect.any(String) });
+      expect((await sys.http('GET', '/api/cards', { token: 'kct_not-a-real-token' })).status).toBe(401);
+      expect((await sys.http('GET', '/api/cards', { headers: { authorization: 'Basic abc' } })).status).toBe(401);
+    });
+
+    it('403 for a role not allowed, on routes and on card actions', async () => {
+      const before = await counts();
+      expect((await sys.http('POST', '/api/cards', { token: venue, body: aCard() })).json.error.code).toBe('FORBIDDEN');
+      expect((await sys.http('GET', '/api/cards', { token: admin })).status).toBe(403);
+      const card = aCard();
+      await sys.http('POST', '/api/cards', { token: office, body: card });
+      // The auditor may read everything and change nothing; a venue may not inspect.
+      for (const [token, action] of [[auditor, 'inspect'], [venue, 'inspect'], [callcenter, 'approve_discard']] as const) {
+        const res = await sys.http('POST', `/api/cards/${card.cardId}/actions/${action}`, { token, body: {} });
+        expect(res.status).toBe(403);
+      }
+      await projected(card.cardId);
+      const after = await counts();
+      expect(Number(after.e) - Number(before.e)).toBe(1); // only the registration
+    });
+
+    it('404 for an unknown card or action', async () => {
+      const get = await sys.http('GET', '/api/cards/NO-SUCH-CARD', { token: ward });
+      expect(get.status).toBe(404);
+      expect(get.json.error.code).toBe('CARD_NOT_FOUND');
+      const act = await sys.http('POST', '/api/cards/NO-SUCH-CARD/actions/inspect', { token: office, body: {} });
+      expect(act.status).toBe(404);
+      expect(act.json.error.code).toBe('CARD_NOT_FOUND');
+      const unknown = await sys.http('POST', '/api/cards/NO-SUCH-CARD/actions/teleport', { token: office, body: {} });
+      expect(unknown.status).toBe(404);
+      expect(unknown.json.error.code).toBe('UNKNOWN_ACTION');
+    });
+
+    it('400 naming every bad field, and nothing stored', async () => {
+      const before = await counts();
+      const bad = aCard({ route: 'teleport' }, { birthDate: '1980-13-45', nameKana: 'こうとう', postalCode: '1350016x' });
+      const res = await sys.http('POST', '/api/cards', { token: office, body: bad });
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe('VALIDATION_FAILED');
+      expect(res.json.error.details.fields.map((f: { field: string }) => f.field).sort()).toEqual(
+        ['resident.birthDate', 'resident.nameKana', 'resident.postalCode', 'route'].sort(),
+      );
+      // One bad card in a batch: the whole batch is refused, naming its index.
+      const batch = await sys.http('POST', '/api/cards', { token: office, body: { cards: [aCard(), aCard({}, { name: '' })] } });
+      expect(batch.status).toBe(400);
+      expect(batch.json.error.details.fields).toEqual([{ field: 'cards[1].resident.name', message: expect.any(String) }]);
+      expect((await sys.http('POST', '/api/cards', { token: office, body: '{"cardId":' })).json.error.code).toBe('BAD_REQUEST');
+      expect(await counts()).toEqual(before);
+    });
+
+    it('400 for a bad search query and a forged cursor', async () => {
+      const res = await sys.http('GET', '/api/cards?state=flying&sort=colour&limit=0', { token: ward });
+      expect(res.status).toBe(400);
+      expect(res.json.error.details.fields.map((f: { field: string }) => f.field).sort()).toEqual(['query.limit', 'query.sort', 'query.state[0]']);
+      expect((await sys.http('GET', '/api/cards?cursor=bm90LWEtY3Vyc29y', { token: ward })).json.error.code).toBe('BAD_CURSOR');
+    });
+
+    it('422 for an individual number in any field; it is neither stored nor logged', async () => {
+      const before = await counts();
+      const places = [
+        aCard({}, { address: `江東区東陽4-11-28 ${MY_NUMBER}` }),
+        aCard({}, { name: `１２３４ ５６７８ ９０１８` }),
+        { cards: [aCard(), aCard({}, { nationality: MY_NUMBER })] },
+      ];
+      for (const body of places) {
+        const res = await sys.http('POST', '/api/cards', { token: office, body });
+        expect(res.status).toBe(422);
+        expect(res.json.error.code).toBe('MY_NUMBER_REFUSED');
+        expect(res.text).not.toContain(MY_NUMBER);
+      }
+      const card = aCard();
+      await sys.http('POST', '/api/cards', { token: office, body: card });
+      await projected(card.cardId);
+      const action = await sys.http('POST', `/api/cards/${card.cardId}/actions/pull_out`, { token: ward, body: { reason: `番号 ${MY_NUMBER} の件` } });
+      expect(action.status).toBe(422);
+      const search = await sys.http('GET', `/api/cards?nameKana=${MY_NUMBER}`, { token: ward });
+      expect(search.status).toBe(422);
+      expect((await counts()).r).toBe(String(Number(before.r) + 1));
+      const stored = await sys.sql(
+        `select count(*)::int n from (select row_to_json(r)::text t from card_resident r union all select row_to_json(e)::text from card_event e
+         union all select row_to_json(a)::text from access_log a) x where t like ?`,
+        [`%${MY_NUMBER}%`],
+      );
+      expect(stored[0].n).toBe(0);
+    });
+
+    it('409 for an illegal transition, with the current state', async () => {
+      const card = aCard();
+      await sys.http('POST', '/api/cards', { token: office, body: card });
+      const res = await sys.http('POST', `/api/cards/${card.cardId}/actions/mail_notice`, { token: office, body: {} });
+      expect(res.status).toBe(409);
+      expect(res.json.error).toEqual({ code: 'ILLEGAL_TRANSITION', message: expect.stringContaining('received'), details: { state: 'received', cardId: card.cardId } });
+      const noReason = await sys.http('POST', `/api/cards/${card.cardId}/actions/pull_out`, { token: ward, body: {} });
+      expect(noReason.status).toBe(400);
+      expect(noReason.json.error.code).toBe('REASON_REQUIRED');
+    });
+  });
+
+  describe('registration, search and export', () => {
+    const cards = [
+      aCard({}, { nameKana: 'アオキ ハナコ', name: '青木 花子' }),
+      aCard({}, { nameKana: 'アオヤマ イチロウ', name: '青山 一郎', postalCode: '135-0061' }),
+      aCard({ route: 'express' }, { nameKana: 'イノウエ ケン', name: '井上 健' }),
+      aCard({ route: 'counter' }, { nameKana: 'ｳｴﾀﾞ ﾕｲ', name: '上田 結衣', postalCode: '136-0072' }),
+      aCard({}, { nameKana: 'エンドウ ショウ', name: '遠藤 翔' }),
+    ];
+    let tag: string;
+
+    beforeAll(async () => {
+      const res = await sys.http('POST', '/api/cards', { token: office, body: { cards } });
+      expect(res.json.results.map((r: { status: string }) => r.status)).toEqual(cards.map(() => 'created'));
+      await Promise.all(cards.map((c) => projected(c.cardId)));
+      await sys.http('POST', `/api/cards/${cards[0].cardId}/actions/inspect`, { token: office, body: {} });
+      tag = cards.map((c) => c.cardId).join(',');
+    });
+
+    it('registers a batch idempotently: existing cards are reported, not duplicated', async () => {
+      const res = await sys.http('POST', '/api/cards', { token: office, body: { cards: [cards[0], aCard()] } });
+      expect(res.json.results.map((r: { status: string }) => r.status)).toEqual(['exists', 'created']);
+    });
+
+    it('filters, sorts and pages with a cursor', async () => {
+      const inspected = await sys.http('GET', `/api/cards?state=inspected&limit=500`, { token: ward });
+      expect(inspected.json.items.map((c: { cardId: string }) => c.cardId)).toContain(cards[0].cardId);
+      const kana = await sys.http('GET', `/api/cards?nameKana=${encodeURIComponent('アオ')}&route=pickup&sort=nameKana`, { token: callcenter });
+      expect(kana.json.items.map((c: { resident: { name: string } }) => c.resident.name)).toEqual(['青木 花子', '青山 一郎']);
+      // Half-width kana are folded to full-width, in storage and in search.
+      const folded = await sys.http('GET', `/api/cards?nameKana=${encodeURIComponent('ｳｴﾀﾞ')}`, { token: ward });
+      expect(folded.json.items.map((c: { cardId: string }) => c.cardId)).toEqual([cards[3].cardId]);
+
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; json: { items: { cardId: string }[]; nextCursor: string | null } } = await sys.http(
+          'GET',
+          `/api/cards?sort=-receivedAt&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+          { token: ward },
+        );
+        expect(page.status).toBe(200);
+        seen.push(...page.json.items.map((c) => c.cardId));
+        cursor = page.json.nextCursor;
+      } while (cursor);
+      expect(new Set(seen).size).toBe(seen.length);
+      for (const c of cards) expect(seen).toContain(c.cardId);
+      const all = await sys.sql<{ n: string }>(`select count(*) n from card`);
+      expect(seen.length).toBe(Number(all[0].n));
+    });
+
+    it('exports the search as CSV: UTF-8 with BOM, or Shift_JIS', async () => {
+      const utf8 = await fetch(`${sys.baseUrl}/api/cards.csv?nameKana=${encodeURIComponent('アオ')}&sort=nameKana`, { headers: { authorization: `Bearer ${ward}` } });
+      expect(utf8.headers.get('content-type')).toMatch(/text\/csv; charset=UTF-8/i);
+      const bytes = Buffer.from(await utf8.arrayBuffer());
+      expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+      const lines = bytes.toString('utf8').slice(1).trim().split('\r\n');
+      expect(lines[0]).toMatch(/^card_id,route,route_label,state/);
+      expect(lines.slice(1).map((l) => l.split(',')[14])).toEqual(['青木 花子', '青山 一郎']);
+      const sjis = await fetch(`${sys.baseUrl}/api/cards.csv?nameKana=${encodeURIComponent('アオキ')}&encoding=sjis`, { headers: { authorization: `Bearer ${ward}` } });
+      const text = iconv.decode(Buffer.from(await sjis.arrayBuffer()), 'cp932');
+      expect(text).toContain('青木 花子,アオキ ハナコ');
+      expect(text).toContain('交付時来庁方式');
+      expect(tag).toBeTruthy();
+    });
+
+    it('shows a card with its timeline and the actions this user may take; logs exactly one read', async () => {
+      const id = cards[0].cardId;
+      const before = await sys.sql<{ n: number }>(`select count(*)::int n from access_log where kind = 'read' and ? = any(card_ids)`, [id]);
+      const res = await sys.http('GET', `/api/cards/${id}`, { token: office });
+      expect(res.json.card).toMatchObject({ cardId: id, state: 'inspected', stateLabel: '検品・初期設定済', resident: { name: '青木 花子' } });
+      expect(res.json.timeline.map((e: { type: string; actor: { role: string } }) => [e.type, e.actor.role])).toEqual([
+        ['registered', 'office'],
+        ['inspect', 'office'],
+      ]);
+      expect(res.json.allowedActions.map((a: { action: string }) => a.action)).toEqual(['ship_to_venue', 'pull_out']);
+      const asAuditor = await sys.http('GET', `/api/cards/${id}`, { token: auditor });
+      expect(asAuditor.json.allowedActions).toEqual([]);
+      const after = await sys.sql<{ n: number; user_id: string }>(`select count(*)::int n from access_log where kind = 'read' and ? = any(card_ids)`, [id]);
+      expect(after[0].n - before[0].n).toBe(2);
+    });
+
+    it('gives auditors the Temporal history and a replay check', async () => {
+      const id = cards[0].cardId;
+      const history = await sys.http('GET', `/api/cards/${id}/history`, { token: auditor });
+      expect(history.status).toBe(200);
+      expect(history.json.workflowId).toBe(`card-${id}`);
+      expect(history.json.temporal.events[0].eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
+      expect(history.json.events.map((e: { type: string }) => e.type)).toEqual(['registered', 'inspect']);
+      const replay = await sys.http('POST', `/api/cards/${id}/replay`, { token: auditor });
+      expect(replay.json).toMatchObject({ workflowId: `card-${id}`, replayed: true });
+      expect((await sys.http('GET', `/api/cards/${id}/history`, { token: callcenter })).status).toBe(403);
+    });
+  });
+
+  it('serves health and the OpenAPI document', async () => {
+    const health = await sys.http('GET', '/api/health');
+    expect(health.status).toBe(200);
+    expect(health.json).toMatchObject({ status: 'up', postgres: { status: 'up' }, temporal: { status: 'up' }, worker: { status: 'up' } });
+    const docs = await sys.http('GET', '/api/docs-json');
+    expect(Object.keys(docs.json.paths)).toEqual(
+      expect.arrayContaining(['/api/cards', '/api/cards/{cardId}', '/api/cards/{cardId}/actions/{action}', '/api/cards.csv', '/api/cards/{cardId}/history', '/api/cards/{cardId}/replay', '/api/health']),
+    );
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * Saved card histories (test/histories/) replay against the current workflow code: a change that
+ * would break running cards fails here. Record new ones with
+ * `RECORD_HISTORIES=1 npm test -- test/card-workflow.test.ts` when the workflow gains a new path.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { quietRuntime } from './support/test-system.js';
+
+const dir = fileURLToPath(new URL('./histories/', import.meta.url));
+const histories = () =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(dir + f, 'utf8'))) }));
+
+async function replayAll(workflowBundle: { codePath: string } | { code: string }) {
+  const results: { workflowId: string; error?: unknown }[] = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle }, histories())) results.push(r);
+  return results;
+}
+
+describe('replay of saved card histories', () => {
+  beforeAll(() => quietRuntime());
+
+  it('has histories covering the main paths', () => {
+    expect(histories().map((h) => h.workflowId).sort()).toEqual(expect.arrayContaining(['expiry', 'no-show', 'timer-chain-discard', 'worker-restart']));
+  });
+
+  it('replays every saved history against the current workflow code', async () => {
+    const results = await replayAll({ codePath: process.env.TEST_WORKFLOW_BUNDLE! });
+    expect(results.length).toBeGreaterThanOrEqual(4);
+    for (const r of results) expect({ id: r.workflowId, error: r.error }).toEqual({ id: r.workflowId, error: undefined });
+  });
+
+  it('catches a change that would break running cards', async () => {
+    const changed = await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('./fixtures/changed-card.workflow.ts', import.meta.url)),
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+    });
+    const results = await replayAll({ code: changed.code });
+    expect(results.length).toBeGreaterThanOrEqual(4);
+    for (const r of results) expect(r.error).toBeDefined();
+  });
+});
