@@ -218,7 +218,10 @@ describe('card API', () => {
     });
   });
 
-  it('serves health and the OpenAPI document', async () => {
+  it('serves health, the OpenAPI document and a front page', async () => {
+    const front = await sys.http('GET', '/');
+    expect(front.status).toBe(200);
+    expect(front.text).toContain('/api/docs');
     const health = await sys.http('GET', '/api/health');
     expect(health.status).toBe(200);
     expect(health.json).toMatchObject({ status: 'up', postgres: { status: 'up' }, temporal: { status: 'up' }, worker: { status: 'up' } });

@@ -1,4 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { DriverException } from '@mikro-orm/core';
 import type { Request, Response } from 'express';
 import { DomainException, type ErrorBody } from './errors.js';
 
@@ -11,6 +12,19 @@ const HTTP_CODES: Partial<Record<number, string>> = {
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
 };
+
+/**
+ * A database error's message carries the failed SQL with its parameters, which may be personal
+ * data: only its class and SQL state reach the log.
+ */
+function redacted(e: unknown): unknown {
+  if (e instanceof DriverException) {
+    const safe = new Error(`${e.name} (SQL state ${String((e as { code?: string }).code ?? 'unknown')})`);
+    safe.stack = `${safe.message}\n${(e.stack ?? '').split('\n').slice(1).join('\n')}`;
+    return safe;
+  }
+  return e;
+}
 
 /** Renders every error in the one shape; never echoes request bodies, which may hold personal data. */
 @Catch()
@@ -36,7 +50,7 @@ export class ErrorsFilter implements ExceptionFilter {
     } else {
       status = HttpStatus.INTERNAL_SERVER_ERROR;
       body = { error: { code: 'INTERNAL_ERROR', message: 'an unexpected error occurred; it has been logged' } };
-      this.logger.error({ err: exception, path: req.route?.path ?? 'unknown' }, 'unhandled error');
+      this.logger.error({ err: redacted(exception), path: req.route?.path ?? 'unknown' }, 'unhandled error');
     }
     body.requestId = String(req.id ?? '');
     if (res.headersSent) {
