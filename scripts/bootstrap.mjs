@@ -124,6 +124,7 @@ switch (command) {
       process.stdout.write(`\nTests: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
     }
     process.exit(status);
+    break;
   }
   default:
     say(`unknown command ${command}: start, test, cli, bench-cards`);
