@@ -30,7 +30,7 @@ COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
 COPY bench ./bench
-RUN node node_modules/@swc/cli/bin/swc.js src workflows activities bench -d dist --quiet
+RUN node node_modules/@swc/cli/bin/swc.js src workflows activities bench -d dist --copy-files --quiet
 
 # ---------------------------------------------------------------------------------------------
 # prod-deps: production dependencies only, from the same lock file.

@@ -13,6 +13,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/web/assets/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', window: 'readonly' } },
+  },
+  {
     // Workflow code must stay deterministic: only the workflow SDK, type-only imports of activities,
     // and the pure modules beside it.
     files: ['workflows/**/*.ts'],

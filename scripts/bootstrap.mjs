@@ -88,7 +88,7 @@ function ensureTemporalCli() {
 /** TypeScript → dist/ with SWC (type checking is `npm run typecheck`, part of `npm test`). */
 function build() {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
-  must(process.execPath, [join(root, 'node_modules/@swc/cli/bin/swc.js'), 'src', 'workflows', 'activities', 'bench', '-d', 'dist', '--quiet']);
+  must(process.execPath, [join(root, 'node_modules/@swc/cli/bin/swc.js'), 'src', 'workflows', 'activities', 'bench', '-d', 'dist', '--copy-files', '--quiet']);
 }
 
 const [command = 'start', ...rest] = process.argv.slice(2);

@@ -1,16 +1,42 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import cookieParser from 'cookie-parser';
+import helmet from 'helmet';
+import hbs from 'hbs';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { registerViewHelpers } from './web/view-helpers.js';
 
-/** The API application, configured the same way for the server process and the tests. */
+const here = dirname(fileURLToPath(import.meta.url));
+const tokensDir = join(dirname(createRequire(import.meta.url).resolve('@digital-go-jp/design-tokens/package.json')), 'dist');
+
+/** The API and the staff pages, configured the same way for the server process and the tests. */
 export async function createApp(): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
-  // A batch of 1,000 cards is about 0.5 MB of JSON.
+  // A batch of 1,000 cards is about 0.5 MB of JSON; forms are small.
   app.useBodyParser('json', { limit: '2mb' });
+  app.useBodyParser('urlencoded', { extended: false, limit: '256kb' });
+  app.use(cookieParser());
   app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  // Strict headers for the pages: no inline script or style, no framing. Swagger UI keeps its own.
+  const pageHeaders = helmet({
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'"], scriptSrc: ["'self'"], formAction: ["'self'"], frameAncestors: ["'none'"], upgradeInsecureRequests: null },
+    },
+    hsts: false,
+  });
+  app.use((req: { path: string }, res: unknown, next: () => void) => (req.path.startsWith('/api/docs') ? next() : (pageHeaders as (a: unknown, b: unknown, c: unknown) => void)(req, res, next)));
+  app.useStaticAssets(join(here, 'web/assets'), { prefix: '/assets/', maxAge: '1h' });
+  app.useStaticAssets(tokensDir, { prefix: '/assets/', maxAge: '1h' });
+  app.setBaseViewsDir(join(here, 'web/views'));
+  app.setViewEngine('hbs');
+  registerViewHelpers(hbs.handlebars);
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,

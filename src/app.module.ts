@@ -13,6 +13,8 @@ import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ormConfig } from './database/orm.config.js';
 import { HealthModule } from './health/health.module.js';
+import { ReportsModule } from './reports/reports.module.js';
+import { WorklistsModule } from './worklists/worklists.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -38,7 +40,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
             res: (res: { statusCode: number }) => ({ status: res.statusCode }),
           },
           redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
-          autoLogging: { ignore: (req) => req.url === '/api/health' },
+          autoLogging: { ignore: (req) => req.url === '/api/health' || req.url?.startsWith('/assets/') === true },
         },
       }),
     }),
@@ -47,6 +49,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
     AuditModule,
     AuthModule,
     CardsModule,
+    WorklistsModule,
+    ReportsModule,
     HealthModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ErrorsFilter }],

@@ -6,7 +6,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { createInterface } from 'node:readline/promises';
 import { AuthService } from './auth/auth.service.js';
+import { WebAuthRepository } from './auth/web-auth.repository.js';
+import { WebAuthService } from './auth/web-auth.service.js';
+import { loadAppConfig } from './config/app-config.js';
 import { UsersRepository } from './auth/users.repository.js';
 import { loadWardConfig } from './config/ward-config.js';
 import { createMigration, migrate, openOrm } from './database/database.js';
@@ -17,6 +21,9 @@ import { cardWorkflowId, policyChangedSignal } from '../workflows/card-messages.
 
 const USAGE = `usage: npm run cli -- <command>
   user create --name NAME --role ward|office|callcenter|venue|auditor|admin [--venue VENUE] [--display NAME]
+  user password --name NAME [--password P]     sets a sign-in password (asked for when not given)
+  user unlock --name NAME                       unlocks an account locked after failed sign-ins
+  user totp-code --name NAME                    the current TOTP code of a demo user (.data/demo-users.json)
   token create --user NAME [--label LABEL]     prints a new API token (shown once)
   token revoke --id TOKEN_ID
   card replay CARD_ID                           replays the card's history against the current workflow code
@@ -48,6 +55,26 @@ async function withAuth<T>(fn: (auth: AuthService) => Promise<T>): Promise<T> {
   }
 }
 
+async function withWebAuth<T>(fn: (auth: WebAuthService) => Promise<T>): Promise<T> {
+  const orm = await openOrm(databaseUrl());
+  try {
+    const dataKey = process.env.DATA_KEY ?? (existsSync('.data/data.key') ? readFileSync('.data/data.key', 'utf8').trim() : undefined);
+    const config = loadAppConfig({ ...process.env, DATABASE_URL: databaseUrl(), ...(dataKey ? { DATA_KEY: dataKey } : {}) });
+    return await fn(new WebAuthService(new WebAuthRepository(orm.em), config));
+  } finally {
+    await orm.close();
+  }
+}
+
+async function ask(prompt: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(prompt)).trim();
+  } finally {
+    rl.close();
+  }
+}
+
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const connection = await Connection.connect({ address: endpoints().temporalAddress });
   try {
@@ -70,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
       label: { type: 'string' },
       id: { type: 'string' },
       out: { type: 'string' },
+      password: { type: 'string' },
     },
   });
   const [group, command, arg] = positionals;
@@ -78,6 +106,28 @@ async function main(argv: string[]): Promise<number> {
       if (!values.name || !values.role) break;
       const user = await withAuth((a) => a.createUser({ username: values.name!, role: values.role!, venueId: values.venue, displayName: values.display }));
       console.log(`created user ${user.username} (${user.role})`);
+      return 0;
+    }
+    case 'user password': {
+      if (!values.name) break;
+      const password = values.password ?? (await ask(`password for ${values.name}: `));
+      if (password.length < 12) throw new Error('a password has at least 12 characters');
+      await withWebAuth((w) => w.setPassword(values.name!, password));
+      console.log(`set the password of ${values.name}`);
+      return 0;
+    }
+    case 'user unlock': {
+      if (!values.name) break;
+      await withWebAuth((w) => w.unlock(values.name!));
+      console.log(`unlocked ${values.name}`);
+      return 0;
+    }
+    case 'user totp-code': {
+      if (!values.name) break;
+      const demo = existsSync('.data/demo-users.json') ? (JSON.parse(readFileSync('.data/demo-users.json', 'utf8')) as { user: string; totpSecret?: string }[]) : [];
+      const secret = demo.find((u) => u.user === values.name)?.totpSecret;
+      if (!secret) throw new Error(`no demo TOTP secret for ${values.name}`);
+      console.log(await WebAuthService.totp(secret));
       return 0;
     }
     case 'token create': {

@@ -217,10 +217,10 @@ describe('card API', () => {
     });
   });
 
-  it('serves health, the OpenAPI document and a front page', async () => {
-    const front = await sys.http('GET', '/');
-    expect(front.status).toBe(200);
-    expect(front.text).toContain('/api/docs');
+  it('serves health, the OpenAPI document, and sends a visitor of the front page to sign in', async () => {
+    const front = await fetch(`${sys.baseUrl}/`, { redirect: 'manual' });
+    expect(front.status).toBe(303);
+    expect(front.headers.get('location')).toBe('/login?next=%2F');
     const health = await sys.http('GET', '/api/health');
     expect(health.status).toBe(200);
     expect(health.json).toMatchObject({ status: 'up', postgres: { status: 'up' }, temporal: { status: 'up' }, worker: { status: 'up' } });

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
+import { AccessLogController } from './access-log.controller.js';
 import { AccessLogService } from './access-log.service.js';
 
 @Global()
-@Module({ providers: [AccessLogService], exports: [AccessLogService] })
+@Module({ controllers: [AccessLogController], providers: [AccessLogService], exports: [AccessLogService] })
 export class AuditModule {}

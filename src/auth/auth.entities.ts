@@ -12,6 +12,59 @@ export const AppUser = defineEntity({
     venueId: p.string().length(30).nullable(),
     disabledAt: p.datetime().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
+    /** argon2id (PHC string); null for users who only use API tokens. */
+    passwordHash: p.text().nullable(),
+    /** The TOTP secret, encrypted with the server's data key (AES-256-GCM). */
+    totpSecret: p.text().nullable(),
+    totpEnabledAt: p.datetime().nullable(),
+    /** Set after too many failed sign-ins; an administrator unlocks it. */
+    lockedAt: p.datetime().nullable(),
+  },
+});
+
+/** Web sessions, kept on the server: the cookie holds a random token, the table its SHA-256. */
+export const WebSession = defineEntity({
+  name: 'WebSession',
+  tableName: 'web_session',
+  properties: {
+    id: p.string().length(64).primary(),
+    userId: p.uuid().index('web_session_user_idx'),
+    csrfToken: p.string().length(64),
+    /** False until the second factor is given, for roles that need one. */
+    mfaVerified: p.boolean().default(false),
+    createdAt: p.datetime().defaultRaw('now()'),
+    lastSeenAt: p.datetime().defaultRaw('now()'),
+    /** The absolute end (12 hours after sign-in). */
+    expiresAt: p.datetime(),
+    endedAt: p.datetime().nullable(),
+    ip: p.string().length(64).nullable(),
+    userAgent: p.string().length(300).nullable(),
+  },
+});
+
+export const LoginAttempt = defineEntity({
+  name: 'LoginAttempt',
+  tableName: 'login_attempt',
+  indexes: [{ name: 'login_attempt_user_at_idx', properties: ['userId', 'at'] }],
+  properties: {
+    id: p.bigint().primary().autoincrement(),
+    userId: p.uuid().nullable(),
+    username: p.string().length(100),
+    at: p.datetime().defaultRaw('now()'),
+    success: p.boolean(),
+    ip: p.string().length(64).nullable(),
+  },
+});
+
+/** One-time recovery codes for the second factor, stored hashed. */
+export const RecoveryCode = defineEntity({
+  name: 'RecoveryCode',
+  tableName: 'recovery_code',
+  properties: {
+    id: p.bigint().primary().autoincrement(),
+    userId: p.uuid().index('recovery_code_user_idx'),
+    codeHash: p.string().length(64),
+    usedAt: p.datetime().nullable(),
   },
 });
 

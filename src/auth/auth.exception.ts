@@ -6,6 +6,7 @@ export enum AuthErrorCode {
   FORBIDDEN = 'FORBIDDEN',
   USER_NOT_FOUND = 'USER_NOT_FOUND',
   USER_EXISTS = 'USER_EXISTS',
+  CSRF = 'CSRF',
 }
 
 const STATUS: Record<AuthErrorCode, HttpStatus> = {
@@ -13,6 +14,7 @@ const STATUS: Record<AuthErrorCode, HttpStatus> = {
   [AuthErrorCode.FORBIDDEN]: HttpStatus.FORBIDDEN,
   [AuthErrorCode.USER_NOT_FOUND]: HttpStatus.NOT_FOUND,
   [AuthErrorCode.USER_EXISTS]: HttpStatus.CONFLICT,
+  [AuthErrorCode.CSRF]: HttpStatus.FORBIDDEN,
 };
 
 export class AuthException extends DomainException {
@@ -20,5 +22,12 @@ export class AuthException extends DomainException {
   constructor(code: AuthErrorCode, message: string, details?: unknown) {
     super(code, message, details);
     this.status = STATUS[code];
+  }
+}
+
+/** Sends a page request elsewhere (to sign in, to give the second factor). */
+export class RedirectException extends Error {
+  constructor(readonly location: string) {
+    super(`redirect to ${location}`);
   }
 }

@@ -53,7 +53,7 @@ export class CardsController {
   @ApiQuery({ name: 'query', required: false, schema: json(searchQuerySchema) })
   async search(@Query() query: unknown, @CurrentUser() user: AuthUser, @Req() req: Request) {
     const q = parseOrThrow(searchQuerySchema, query, 'query');
-    const page = await this.service.search(q);
+    const page = await this.service.search(q, user);
     await this.accessLog.record({
       user,
       kind: 'search',

@@ -102,13 +102,23 @@ export class CardsService {
     return results;
   }
 
-  search(q: SearchQuery) {
-    return this.cards.search(q);
+  /** Venue staff see only their own venue's cards; everyone else sees all. */
+  private scope(q: SearchQuery, user: AuthUser): SearchQuery {
+    return user.role === 'venue' ? { ...q, venue: [user.venueId ?? '-'] } : q;
+  }
+
+  private visible(view: CardView, user: AuthUser): boolean {
+    return user.role !== 'venue' || view.venueId === (user.venueId ?? '-');
+  }
+
+  search(q: SearchQuery, user: AuthUser) {
+    return this.cards.search(this.scope(q, user));
   }
 
   async get(cardId: string, user: AuthUser): Promise<CardDetail> {
     const found = await this.cards.findView(cardId);
-    if (!found) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
+    // Another venue's card is answered as unknown, so that its existence does not leak.
+    if (!found || !this.visible(found.view, user)) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
     const role = actorRole(user);
     return {
       card: found.view,
@@ -135,6 +145,10 @@ export class CardsService {
     const role = actorRole(user);
     if (!role || !rolesFor(action).includes(role)) {
       throw new AuthException(AuthErrorCode.FORBIDDEN, `role ${user.role} may not ${action}`);
+    }
+    if (user.role === 'venue') {
+      const found = await this.cards.findView(cardId);
+      if (!found || !this.visible(found.view, user)) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
     }
     const handle = this.client.workflow.getHandle(cardWorkflowId(cardId));
     try {

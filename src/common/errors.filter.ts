@@ -1,7 +1,17 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { DriverException } from '@mikro-orm/core';
 import type { Request, Response } from 'express';
+import { RedirectException } from '../auth/auth.exception.js';
 import { DomainException, type ErrorBody } from './errors.js';
+
+const ERROR_TITLES: Partial<Record<number, string>> = {
+  400: '入力に誤りがあります',
+  403: 'この操作は許可されていません',
+  404: '見つかりません',
+  409: 'この状態では操作できません',
+  422: '個人番号は入力できません',
+  500: 'システムエラー',
+};
 
 const HTTP_CODES: Partial<Record<number, string>> = {
   400: 'BAD_REQUEST',
@@ -35,6 +45,10 @@ export class ErrorsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
+    if (exception instanceof RedirectException) {
+      res.redirect(303, exception.location);
+      return;
+    }
     let status: number;
     let body: ErrorBody;
     if (exception instanceof DomainException) {
@@ -57,6 +71,11 @@ export class ErrorsFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
-    res.status(status).json(body);
+    if (req.path.startsWith('/api/') || req.path === '/api') {
+      res.status(status).json(body);
+      return;
+    }
+    // Pages answer with a page, in Japanese, keeping the stable code for support staff.
+    res.status(status).render('error', { title: ERROR_TITLES[status] ?? 'エラー', status, code: body.error.code, message: body.error.message, requestId: body.requestId, web: (req as { web?: unknown }).web });
   }
 }

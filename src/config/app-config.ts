@@ -12,9 +12,22 @@ const schema = z.object({
   PUBLIC_URL: z.string().url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
+  /** 32 bytes, base64: encrypts stored second-factor secrets. Required in production. */
+  DATA_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
+    .optional(),
 });
 
-export type AppConfig = z.infer<typeof schema> & { publicUrl: string };
+export type AppConfig = z.infer<typeof schema> & {
+  publicUrl: string;
+  dataKey: Buffer;
+  /** Plain-HTTP loopback development: session cookies without `Secure` under a development name. Never in production. */
+  devCookies: boolean;
+};
+
+/** A fixed key for development and tests only; production refuses to start without DATA_KEY. */
+const DEVELOPMENT_DATA_KEY = Buffer.alloc(32, 'koto-card-development-only-key!!');
 
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = schema.safeParse(env);
@@ -23,7 +36,18 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new Error(`invalid configuration: ${fields}`);
   }
   const c = parsed.data;
-  return { ...c, publicUrl: c.PUBLIC_URL ?? `http://localhost:${c.PORT}` };
+  const production = c.NODE_ENV === 'production';
+  if (production && !c.DATA_KEY) throw new Error('invalid configuration: DATA_KEY is required in production');
+  const publicUrl = c.PUBLIC_URL ?? `http://localhost:${c.PORT}`;
+  const url = new URL(publicUrl);
+  if (production && url.protocol !== 'https:') throw new Error('invalid configuration: PUBLIC_URL must be https in production');
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  return {
+    ...c,
+    publicUrl,
+    dataKey: c.DATA_KEY ? Buffer.from(c.DATA_KEY, 'base64') : DEVELOPMENT_DATA_KEY,
+    devCookies: !production && url.protocol === 'http:' && loopback,
+  };
 }
 
 /** The configuration as it may be logged: credentials masked. */

@@ -1,11 +1,25 @@
 import { Migrator } from '@mikro-orm/migrations';
 import { type Options, defineConfig } from '@mikro-orm/postgresql';
 import { AccessLogEntry } from '../audit/access-log.entity.js';
-import { ApiToken, AppUser } from '../auth/auth.entities.js';
+import { ApiToken, AppUser, LoginAttempt, RecoveryCode, WebSession } from '../auth/auth.entities.js';
+import { BulkJob, SavedSearch } from '../worklists/worklist.entities.js';
 import { BookingRecord, Card, CardEventRecord, CardResident } from '../cards/card.entities.js';
 import { migrations } from './migrations/index.js';
 
-export const entities = [Card, CardEventRecord, CardResident, BookingRecord, AppUser, ApiToken, AccessLogEntry] as const;
+export const entities = [
+  Card,
+  CardEventRecord,
+  CardResident,
+  BookingRecord,
+  AppUser,
+  ApiToken,
+  WebSession,
+  LoginAttempt,
+  RecoveryCode,
+  AccessLogEntry,
+  BulkJob,
+  SavedSearch,
+] as const;
 
 export function ormConfig(databaseUrl: string, extra: Partial<Options> = {}): Options {
   return defineConfig({

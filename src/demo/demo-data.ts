@@ -3,11 +3,14 @@
  * cards in every route and state, driven through the same HTTP API that staff use. A few cards run
  * on a policy of minutes, so that re-notice and no-show proposals appear while you watch.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { AuthService } from '../auth/auth.service.js';
 import { UsersRepository } from '../auth/users.repository.js';
+import { WebAuthRepository } from '../auth/web-auth.repository.js';
+import { MFA_ROLES, WebAuthService } from '../auth/web-auth.service.js';
+import { loadAppConfig } from '../config/app-config.js';
 import { openOrm } from '../database/database.js';
 import { loadWardConfig } from '../config/ward-config.js';
 import type { StaffRole } from '../../workflows/card-state-machine.js';
@@ -17,13 +20,22 @@ import type { CardPolicy } from '../../workflows/card-timers.js';
 import { cardInputSchema } from '../cards/card.dto.js';
 import { CardsRepository } from '../cards/cards.repository.js';
 
-const USERS: { user: string; role: StaffRole; venueId?: string }[] = [
-  { user: 'demo-ward', role: 'ward' },
-  { user: 'demo-office', role: 'office' },
-  { user: 'demo-callcenter', role: 'callcenter' },
-  { user: 'demo-venue', role: 'venue', venueId: 'kuyakusho' },
-  { user: 'demo-auditor', role: 'auditor' },
-  { user: 'demo-admin', role: 'admin' },
+export interface DemoUser {
+  user: string;
+  role: StaffRole;
+  token: string;
+  password: string;
+  /** For the roles that sign in with a second factor: add it to an authenticator app. */
+  totpSecret?: string;
+}
+
+const USERS: { user: string; role: StaffRole; venueId?: string; display: string }[] = [
+  { user: 'demo-ward', role: 'ward', display: '区民課 デモ' },
+  { user: 'demo-office', role: 'office', display: '事務センター デモ' },
+  { user: 'demo-callcenter', role: 'callcenter', display: 'コールセンター デモ' },
+  { user: 'demo-venue', role: 'venue', venueId: 'kuyakusho', display: '区役所会場 デモ' },
+  { user: 'demo-auditor', role: 'auditor', display: '監査 デモ' },
+  { user: 'demo-admin', role: 'admin', display: '管理者 デモ' },
 ];
 
 const SURNAMES = [['佐藤', 'サトウ'], ['鈴木', 'スズキ'], ['高橋', 'タカハシ'], ['田中', 'タナカ'], ['伊藤', 'イトウ'], ['渡辺', 'ワタナベ'], ['山本', 'ヤマモト'], ['中村', 'ナカムラ'], ['小林', 'コバヤシ'], ['加藤', 'カトウ'], ['吉田', 'ヨシダ'], ['山田', 'ヤマダ']];
@@ -75,14 +87,23 @@ export async function loadDemoData(opts: { apiUrl: string; databaseUrl: string; 
   const ward = loadWardConfig();
   const orm = await openOrm(opts.databaseUrl);
   const tokens: Partial<Record<StaffRole, string>> = {};
-  const written: { user: string; role: StaffRole; token: string }[] = [];
+  const written: DemoUser[] = [];
   try {
     const auth = new AuthService(new UsersRepository(orm.em));
+    const web = new WebAuthService(new WebAuthRepository(orm.em), loadAppConfig());
     for (const u of USERS) {
-      if (!(await new UsersRepository(orm.em).findByUsername(u.user))) await auth.createUser({ username: u.user, role: u.role, venueId: u.venueId });
+      if (!(await new UsersRepository(orm.em).findByUsername(u.user))) await auth.createUser({ username: u.user, role: u.role, venueId: u.venueId, displayName: u.display });
       const { token } = await auth.createToken(u.user, 'demo');
+      // Random per installation: demo passwords are printed at start, never shipped.
+      const password = `demo-${randomBytes(6).toString('base64url')}`;
+      await web.setPassword(u.user, password);
+      let totpSecret: string | undefined;
+      if (MFA_ROLES.includes(u.role)) {
+        totpSecret = WebAuthService.generateSecret();
+        await web.enableTotpWithSecret(u.user, totpSecret);
+      }
       tokens[u.role] = token;
-      written.push({ user: u.user, role: u.role, token });
+      written.push({ user: u.user, role: u.role, token, password, ...(totpSecret ? { totpSecret } : {}) });
     }
   } finally {
     await orm.close();

@@ -4,10 +4,11 @@
  * the worker and the API as child processes; demo data on the first start. Ctrl-C stops everything.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { migrate } from '../database/database.js';
-import { loadDemoData } from '../demo/demo-data.js';
+import { type DemoUser, loadDemoData } from '../demo/demo-data.js';
 import { type RunningService, startEmbeddedPostgres, startTemporalDevServer, waitForPort } from './local-stack.js';
 
 const dataDir = resolve(process.env.DATA_DIR ?? '.data');
@@ -16,6 +17,13 @@ mkdirSync(logDir, { recursive: true });
 const port = Number(process.env.PORT ?? 3000);
 const started = Date.now();
 const say = (m: string) => console.log(`[start] ${m}`);
+
+// The key that encrypts stored second-factor secrets: made once per installation, kept in .data/.
+const keyFile = join(dataDir, 'data.key');
+if (!process.env.DATA_KEY) {
+  if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+  process.env.DATA_KEY = readFileSync(keyFile, 'utf8').trim();
+}
 
 const services: RunningService[] = [];
 const children: ChildProcess[] = [];
@@ -126,15 +134,18 @@ try {
 
   console.log('');
   console.log(`  個人番号カード交付 進捗管理システム is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  console.log(`  App:            ${apiUrl}`);
+  console.log(`  App (sign in):  ${apiUrl}/login`);
   console.log(`  API docs:       ${apiUrl}/api/docs   (OpenAPI JSON: ${apiUrl}/api/docs-json)`);
   console.log(`  Health:         ${apiUrl}/api/health`);
   if (temporalUi) console.log(`  Temporal UI:    ${temporalUi}`);
   console.log(`  Logs:           ${logDir}`);
   if (existsSync(demoFile)) {
-    const users = JSON.parse(readFileSync(demoFile, 'utf8')) as { user: string; role: string; token: string }[];
-    console.log(`  Demo users (${demoFile}):`);
-    for (const u of users) console.log(`    ${u.role.padEnd(10)} ${u.user.padEnd(16)} ${u.token}`);
+    const users = JSON.parse(readFileSync(demoFile, 'utf8')) as DemoUser[];
+    console.log(`  Demo users (${demoFile}; sign in at ${apiUrl}/login):`);
+    console.log(`    ${'role'.padEnd(10)} ${'user'.padEnd(16)} ${'password'.padEnd(16)} API token`);
+    for (const u of users) console.log(`    ${u.role.padEnd(10)} ${u.user.padEnd(16)} ${u.password.padEnd(16)} ${u.token}`);
+    console.log('    ward and admin sign in with a second factor: the TOTP secret is in the file, and');
+    console.log('    `npm run cli -- user totp-code --name demo-ward` prints the current code.');
   }
   console.log('');
   console.log('  Ctrl-C stops everything; the data stays in .data/ for the next start.');

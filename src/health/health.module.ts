@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { HealthController } from './health.controller.js';
-import { RootController } from './root.controller.js';
 
-@Module({ controllers: [HealthController, RootController] })
+@Module({ controllers: [HealthController] })
 export class HealthModule {}

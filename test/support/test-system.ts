@@ -86,11 +86,11 @@ export class TestSystem {
   }
 
   /** A user of `role` with a fresh API token (created through the same service as the CLI). */
-  async token(role: StaffRole, username = `${role}-${randomUUID().slice(0, 6)}`): Promise<string> {
+  async token(role: StaffRole, username = `${role}-${randomUUID().slice(0, 6)}`, venueId = role === 'venue' ? 'kuyakusho' : undefined): Promise<string> {
     const cached = this.tokens.get(username);
     if (cached) return cached;
     const auth = this.app.get(AuthService);
-    await auth.createUser({ username, role });
+    await auth.createUser({ username, role, venueId });
     const { token } = await auth.createToken(username, 'test');
     this.tokens.set(username, token);
     return token;

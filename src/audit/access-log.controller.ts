@@ -1,0 +1,68 @@
+import { Controller, Get, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { TZDate } from '@date-fns/tz';
+import { stringify } from 'csv-stringify/sync';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { Allow } from '../auth/auth.types.js';
+import type { WebSessionContext } from '../auth/web-auth.service.js';
+import { parseOrThrow } from '../common/zod-validation.js';
+import { AccessLogService } from './access-log.service.js';
+
+type WebRequest = Request & { web: WebSessionContext };
+
+const filterSchema = z
+  .object({
+    user: z.string().max(100).optional(),
+    card: z.string().max(32).optional(),
+    from: z.iso.date().optional(),
+    to: z.iso.date().optional(),
+    before: z.string().regex(/^\d{1,19}$/).optional(),
+  })
+  .strict();
+
+const clean = (q: Record<string, unknown>) => Object.fromEntries(Object.entries(q).filter(([, v]) => typeof v === 'string' && v.trim() !== '').map(([k, v]) => [k, String(v).trim()]));
+
+/** The access log, for the ward and auditors (R-10): searched by user, card and period, and exported. */
+@ApiExcludeController()
+@Controller()
+export class AccessLogController {
+  constructor(private readonly accessLog: AccessLogService) {}
+
+  @Get('access-log')
+  @Allow('ward', 'auditor', 'admin')
+  async page(@Query() query: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
+    const params = clean(query);
+    const f = parseOrThrow(filterSchema, params, 'query');
+    const rows = await this.accessLog.search({ ...f, limit: 200 });
+    const last = rows.at(-1);
+    const next = rows.length === 200 && last ? `?${new URLSearchParams({ ...params, before: last.id })}` : undefined;
+    const filters = Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'before'));
+    res.render('access-log', { title: 'アクセスログ', nav: 'access-log', web: req.web, params, rows, next, csv: `/access-log.csv?${new URLSearchParams(filters)}` });
+  }
+
+  @Get('access-log.csv')
+  @Allow('ward', 'auditor', 'admin')
+  async csv(@Query() query: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
+    const f = parseOrThrow(filterSchema, clean(query), 'query');
+    res.setHeader('Content-Type', 'text/csv; charset=UTF-8');
+    res.setHeader('Content-Disposition', 'attachment; filename="access-log.csv"');
+    res.write('\uFEFF' + stringify([['id', 'at', 'user', 'role', 'channel', 'kind', 'cards', 'detail', 'ip', 'request_id']], { record_delimiter: 'windows' }));
+    let before = f.before;
+    let n = 0;
+    // Page by id so that a long log streams in constant memory.
+    for (;;) {
+      const rows = await this.accessLog.search({ ...f, before, limit: 5000 });
+      if (rows.length === 0) break;
+      const text = stringify(
+        rows.map((r) => [r.id, new TZDate(r.at, 'Asia/Tokyo').toISOString(), r.user_id, r.role, r.channel, r.kind, r.card_ids.join(' '), r.detail, r.ip ?? '', r.request_id ?? '']),
+        { record_delimiter: 'windows' },
+      );
+      n += rows.length;
+      if (!res.write(text)) await new Promise((r) => res.once('drain', r));
+      before = rows.at(-1)!.id;
+    }
+    res.end();
+    await this.accessLog.record({ user: req.web.user, kind: 'export', cardIds: [], detail: `access log export of ${n} entries`, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
+  }
+}

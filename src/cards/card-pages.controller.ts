@@ -1,0 +1,187 @@
+/** The staff pages for cards: search (with CSV export), the card page and its actions. */
+import { randomUUID } from 'node:crypto';
+import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { AccessLogService } from '../audit/access-log.service.js';
+import { Allow } from '../auth/auth.types.js';
+import type { WebSessionContext } from '../auth/web-auth.service.js';
+import { CommonException } from '../common/errors.js';
+import { parseOrThrow } from '../common/zod-validation.js';
+import { WARD_CONFIG } from '../config/config.module.js';
+import type { WardConfig } from '../config/ward-config.js';
+import { ACTION_DEFINITIONS, PROPOSAL_KINDS, PROPOSAL_LABELS, ROUTES, ROUTE_LABELS, STATES, STATE_LABELS } from '../../workflows/card-state-machine.js';
+import { actionNameSchema, exportQuerySchema, searchQuerySchema } from './card.dto.js';
+import { CardExportService } from './card-export.service.js';
+import { CardsErrorCode, CardsException } from './cards.exception.js';
+import { CardsService } from './cards.service.js';
+
+type WebRequest = Request & { web: WebSessionContext };
+
+const STAFF = ['ward', 'office', 'callcenter', 'venue', 'auditor'] as const;
+const cardIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/, 'must be a card id');
+
+/** A form leaves unused fields empty: they mean "no filter". */
+function filled(query: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => typeof v === 'string' && v.trim() !== '')) as Record<string, string>;
+}
+
+const SORT_LABELS: Record<string, string> = {
+  cardId: 'カード番号',
+  route: '交付方式',
+  state: '状態',
+  venueId: '会場',
+  receivedAt: '受領日時',
+  noticeMailedAt: '通知書発送日時',
+  expiresOn: '有効期限',
+  updatedAt: '更新日時',
+  nameKana: '氏名（カナ）',
+};
+
+/** A datetime-local value ("2026-12-01T09:30") read as Asia/Tokyo. */
+const tokyoLocal = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v) ? `${v}:00+09:00` : v);
+
+@ApiExcludeController()
+@Controller('cards')
+export class CardPagesController {
+  constructor(
+    private readonly service: CardsService,
+    private readonly accessLog: AccessLogService,
+    @Inject(WARD_CONFIG) private readonly ward: WardConfig,
+  ) {}
+
+  @Get()
+  @Allow(...STAFF)
+  async search(@Query() query: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
+    const params = filled(query);
+    const q = parseOrThrow(searchQuerySchema, params, 'query');
+    const page = await this.service.search(q, req.web.user);
+    await this.accessLog.record({
+      user: req.web.user,
+      kind: 'search',
+      cardIds: page.items.map((c) => c.cardId),
+      detail: `search ${new URLSearchParams(params).toString()}`,
+      channel: 'web',
+      ip: req.ip,
+      requestId: String(req.id ?? ''),
+    });
+    const withParams = (extra: Record<string, string | undefined>) => {
+      const next = new URLSearchParams({ ...params, ...extra } as Record<string, string>);
+      for (const [k, v] of Object.entries(extra)) if (v === undefined) next.delete(k);
+      return `?${next.toString()}`;
+    };
+    const current = q.sort.replace(/^-/, '');
+    const desc = q.sort.startsWith('-');
+    res.render('cards', {
+      title: 'カード検索',
+      nav: 'cards',
+      web: req.web,
+      params,
+      items: page.items.map((c) => ({ ...c, venueName: this.ward.venues.find((v) => v.id === c.venueId)?.name ?? '' })),
+      nextLink: page.nextCursor ? withParams({ cursor: page.nextCursor }) : undefined,
+      firstLink: params.cursor ? withParams({ cursor: undefined }) : undefined,
+      csvLink: `/cards.csv${withParams({ cursor: undefined, limit: undefined })}`,
+      canExport: ['ward', 'office', 'auditor'].includes(req.web.user.role),
+      columns: ['cardId', 'nameKana', 'state', 'route', 'venueId', 'receivedAt', 'noticeMailedAt', 'expiresOn'].map((key) => ({
+        key,
+        label: SORT_LABELS[key],
+        link: withParams({ sort: current === key && !desc ? `-${key}` : key, cursor: undefined }),
+        sort: current === key ? (desc ? 'descending' : 'ascending') : undefined,
+      })),
+      states: STATES.map((s) => ({ value: s, label: STATE_LABELS[s], selected: params.state === s })),
+      routes: ROUTES.map((r) => ({ value: r, label: ROUTE_LABELS[r], selected: params.route === r })),
+      venues: this.ward.venues.map((v) => ({ value: v.id, label: v.name, selected: params.venue === v.id })),
+      proposals: [...PROPOSAL_KINDS.map((k) => ({ value: k, label: PROPOSAL_LABELS[k] })), { value: 'any', label: 'いずれかの提案あり' }].map((p) => ({ ...p, selected: params.proposal === p.value })),
+    });
+  }
+
+  @Get(':cardId')
+  @Allow(...STAFF)
+  async card(@Param('cardId') cardId: string, @Query('done') done: string | undefined, @Req() req: WebRequest, @Res() res: Response) {
+    const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
+    const detail = await this.service.get(id, req.web.user);
+    await this.accessLog.record({ user: req.web.user, kind: 'read', cardIds: [id], detail: 'card page', channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
+    const isAuditor = ['auditor', 'ward'].includes(req.web.user.role);
+    res.render('card', {
+      title: `カード ${id}`,
+      nav: 'cards',
+      web: req.web,
+      card: detail.card,
+      venueName: this.ward.venues.find((v) => v.id === detail.card.venueId)?.name,
+      timeline: detail.timeline,
+      proposals: detail.proposals,
+      done: done ? ACTION_DEFINITIONS[done as keyof typeof ACTION_DEFINITIONS]?.label : undefined,
+      actions: detail.allowedActions.map((a) => ({
+        ...a,
+        // One key per rendered form: a reload or a double click sends the same key.
+        key: randomUUID(),
+        needsSlot: a.action === 'reserve',
+        needsKind: a.action === 'reject_proposal',
+        danger: a.irreversible,
+      })),
+      openKinds: detail.proposals.map((p) => ({ value: p.kind, label: PROPOSAL_LABELS[p.kind] })),
+      venues: this.ward.venues,
+      showHistory: isAuditor,
+    });
+  }
+
+  @Post(':cardId/actions/:action')
+  @Allow('ward', 'office', 'callcenter', 'venue')
+  async act(@Param('cardId') cardId: string, @Param('action') action: string, @Body() body: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
+    const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
+    const name = actionNameSchema.safeParse(action);
+    if (!name.success) throw new CardsException(CardsErrorCode.UNKNOWN_ACTION, `no action ${action}`);
+    const def = ACTION_DEFINITIONS[name.data];
+    if (def.irreversible && body.confirm !== 'yes') {
+      throw CommonException.validation([{ field: 'confirm', message: '取り消せない操作です。確認のチェックを入れてください。' }]);
+    }
+    const data: Record<string, unknown> = {};
+    if (name.data === 'reserve') Object.assign(data, { startsAt: tokyoLocal(body.startsAt), endsAt: tokyoLocal(body.endsAt), ...(body.venueId ? { venueId: body.venueId } : {}) });
+    if (name.data === 'reject_proposal') data.kind = body.kind;
+    if (name.data === 'ship_to_venue' && body.venueId) data.venueId = body.venueId;
+    const key = parseOrThrow(z.string().uuid(), body.key, 'key');
+    const reason = typeof body.reason === 'string' && body.reason.trim() ? body.reason.trim().slice(0, 2000) : undefined;
+    await this.service.act(id, name.data, { reason, data: Object.keys(data).length ? data : undefined }, req.web.user, key, 'web');
+    await this.accessLog.record({ user: req.web.user, kind: 'change', cardIds: [id], detail: name.data, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
+    res.redirect(303, `/cards/${id}?done=${name.data}`);
+  }
+
+  @Get(':cardId/history')
+  @Allow('ward', 'auditor')
+  async history(@Param('cardId') cardId: string, @Req() req: WebRequest, @Res() res: Response) {
+    const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
+    const history = await this.service.history(id);
+    await this.accessLog.record({ user: req.web.user, kind: 'history', cardIds: [id], detail: 'history page', channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
+    res.render('card-history', { title: `履歴 ${id}`, nav: 'cards', web: req.web, cardId: id, ...history, eventCount: (history.temporal as { events: unknown[] }).events.length });
+  }
+
+  @Post(':cardId/replay')
+  @Allow('ward', 'auditor')
+  async replay(@Param('cardId') cardId: string, @Req() req: WebRequest, @Res() res: Response) {
+    const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
+    const result = await this.service.replay(id);
+    await this.accessLog.record({ user: req.web.user, kind: 'replay', cardIds: [id], detail: `replayed=${result.replayed}`, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
+    const history = await this.service.history(id);
+    res.render('card-history', { title: `履歴 ${id}`, nav: 'cards', web: req.web, cardId: id, ...history, eventCount: (history.temporal as { events: unknown[] }).events.length, replay: result });
+  }
+}
+
+/** `/cards.csv`: the search page's export, as the API's, streamed. */
+@ApiExcludeController()
+@Controller()
+export class CardExportPageController {
+  constructor(
+    private readonly exporter: CardExportService,
+    private readonly accessLog: AccessLogService,
+  ) {}
+
+  @Get('cards.csv')
+  @Allow('ward', 'office', 'auditor')
+  async csv(@Query() query: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
+    const params = filled(query);
+    const q = parseOrThrow(exportQuerySchema, params, 'query');
+    const count = await this.exporter.stream(q, res);
+    await this.accessLog.record({ user: req.web.user, kind: 'export', cardIds: [], detail: `csv export of ${count} cards: ${new URLSearchParams(params).toString()}`, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
+  }
+}

@@ -1,0 +1,61 @@
+import { Controller, Get, Inject, Render, Req } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { TZDate } from '@date-fns/tz';
+import { startOfWeek } from 'date-fns';
+import type { Request } from 'express';
+import { Allow } from '../auth/auth.types.js';
+import type { WebSessionContext } from '../auth/web-auth.service.js';
+import { WARD_CONFIG } from '../config/config.module.js';
+import type { WardConfig } from '../config/ward-config.js';
+import { PROPOSAL_KINDS, PROPOSAL_LABELS, ROUTE_LABELS, STATE_LABELS, type CardStateName, type Route } from '../../workflows/card-state-machine.js';
+import { barChart } from '../web/charts.js';
+import { ReportsRepository } from './reports.repository.js';
+
+@ApiExcludeController()
+@Controller()
+export class DashboardController {
+  constructor(
+    private readonly reports: ReportsRepository,
+    @Inject(WARD_CONFIG) private readonly ward: WardConfig,
+  ) {}
+
+  @Get()
+  @Allow('ward', 'office', 'callcenter', 'venue', 'auditor', 'admin')
+  @Render('dashboard')
+  async dashboard(@Req() req: Request & { web: WebSessionContext }) {
+    // Venue staff see their own venue's figures.
+    const venue = req.web.user.role === 'venue' ? req.web.user.venueId : undefined;
+    const weekStart = startOfWeek(new TZDate(Date.now(), 'Asia/Tokyo'), { weekStartsOn: 1 }).toISOString();
+    const [byState, byRoute, week, proposals, late, lateCount, returned, noShows] = await Promise.all([
+      this.reports.byState(venue),
+      this.reports.byRoute(venue),
+      this.reports.thisWeekByVenue(weekStart),
+      this.reports.proposals(venue),
+      this.reports.lateCards(20),
+      this.reports.count('late'),
+      this.reports.count(`state = 'notice_returned'`),
+      this.reports.count(`state = 'no_show'`),
+    ]);
+    const venueName = (id: string | null) => this.ward.venues.find((v) => v.id === id)?.name ?? '未割当';
+    const stateRows = byState.map((r) => ({ label: STATE_LABELS[r.state as CardStateName] ?? r.state, value: r.n, state: r.state }));
+    const routeRows = byRoute.map((r) => ({ label: ROUTE_LABELS[r.route as Route] ?? r.route, value: r.n }));
+    const proposalRows = PROPOSAL_KINDS.map((k) => ({ kind: k, label: PROPOSAL_LABELS[k], value: proposals.find((p) => p.kind === k)?.n ?? 0 }));
+    const weekRows = week.map((w) => ({ venue: venueName(w.venue_id), ...w }));
+    return {
+      title: 'ダッシュボード',
+      nav: 'dashboard',
+      web: req.web,
+      venueName: venue ? venueName(venue) : undefined,
+      totals: { cards: stateRows.reduce((a, r) => a + r.value, 0), late: lateCount, returned, noShows, proposals: proposalRows.reduce((a, r) => a + r.value, 0) },
+      stateChart: barChart('by-state', '状態別のカード枚数', stateRows),
+      stateRows,
+      routeChart: barChart('by-route', '交付方式別のカード枚数', routeRows),
+      routeRows,
+      proposalChart: barChart('proposals', '承認待ちの提案', proposalRows),
+      proposalRows,
+      weekChart: barChart('week', '今週の交付枚数（会場別）', weekRows.map((w) => ({ label: w.venue, value: w.issued }))),
+      weekRows,
+      late,
+    };
+  }
+}
