@@ -88,6 +88,14 @@ const BOOKABLE: readonly CardStateName[] = ['at_venue', ...AWAITING_RESIDENT];
 /** States before the notice is mailed: the receipt → notice SLA runs over these. */
 export const PRE_NOTICE_STATES: readonly CardStateName[] = ['received', 'inspected', 'shipped_to_venue', 'at_venue'];
 
+/** Labels of the events that are not actions. */
+export const SYSTEM_EVENT_LABELS = {
+  registered: '受領登録',
+  proposal_opened: '提案',
+  proposal_withdrawn: '提案の取り下げ',
+  sla_late: '通知書発送の期限超過',
+} as const;
+
 export const STAFF_ROLES = ['ward', 'office', 'callcenter', 'venue', 'auditor', 'admin'] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];
 /** Who can act on a card: staff roles that may change things, the resident, and the system's timers. */
@@ -514,7 +522,8 @@ export function allowedActions(card: CardSnapshot, role: ActorRole): CardAction[
       startsFrom(d, card.state) &&
       d.roles.includes(role) &&
       (!d.proposal || hasProposal(card, d.proposal)) &&
-      !(action === 'propose_discard' && hasProposal(card, 'discard'))
+      !(action === 'propose_discard' && hasProposal(card, 'discard')) &&
+      !(action === 'reject_proposal' && card.proposals.length === 0)
     );
   });
 }

@@ -73,22 +73,22 @@ export class LoginController {
   @Get('login/totp')
   @SessionOnly()
   @Render('totp')
-  totp() {
-    return { title: '二要素認証' };
+  totp(@Query('next') next: string | undefined, @Req() req: WebRequest) {
+    return { title: '二要素認証', web: req.web, next: safeNext(next) };
   }
 
   @Post('login/totp')
   @SessionOnly()
   async verifyTotp(@Body('code') code: string, @Query('next') next: string | undefined, @Req() req: WebRequest, @Res() res: Response) {
     if (await this.webAuth.verifySecondFactor(req.web!, String(code ?? ''))) return res.redirect(303, safeNext(next));
-    res.status(401).render('totp', { title: '二要素認証', web: req.web, error: '確認コードが違います。' });
+    res.status(401).render('totp', { title: '二要素認証', web: req.web, next: safeNext(next), error: '確認コードが違います。' });
   }
 
   @Get('login/totp-setup')
   @SessionOnly()
-  async totpSetup(@Req() req: WebRequest, @Res() res: Response) {
+  async totpSetup(@Query('next') next: string | undefined, @Req() req: WebRequest, @Res() res: Response) {
     const setup = await this.webAuth.beginTotpSetup(req.web!.user.id);
-    res.render('totp-setup', { title: '二要素認証の設定', web: req.web, ...setup });
+    res.render('totp-setup', { title: '二要素認証の設定', web: req.web, next: safeNext(next), ...setup });
   }
 
   @Post('login/totp-setup')
@@ -97,7 +97,7 @@ export class LoginController {
     const codes = await this.webAuth.confirmTotpSetup(req.web!, String(code ?? ''));
     if (!codes) {
       const setup = await this.webAuth.beginTotpSetup(req.web!.user.id);
-      return res.status(400).render('totp-setup', { title: '二要素認証の設定', web: req.web, ...setup, error: '確認コードが違います。新しいQRコードでやり直してください。' });
+      return res.status(400).render('totp-setup', { title: '二要素認証の設定', web: req.web, next: safeNext(next), ...setup, error: '確認コードが違います。新しいQRコードでやり直してください。' });
     }
     res.render('recovery-codes', { title: 'リカバリーコード', web: req.web, codes, next: safeNext(next) });
   }

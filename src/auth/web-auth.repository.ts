@@ -28,6 +28,12 @@ export interface SessionRow {
   user_agent: string | null;
 }
 
+/** Raw queries return timestamps as text: sessions are compared in time, so make them dates. */
+function toSession(r: Record<string, any>): SessionRow {
+  const d = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+  return { ...r, created_at: d(r.created_at)!, last_seen_at: d(r.last_seen_at)!, expires_at: d(r.expires_at)!, ended_at: d(r.ended_at) } as SessionRow;
+}
+
 /** Every read and write of users' credentials, web sessions, sign-in attempts and recovery codes. */
 @Injectable()
 export class WebAuthRepository {
@@ -98,7 +104,8 @@ export class WebAuthRepository {
   }
 
   async session(id: string): Promise<SessionRow | undefined> {
-    return (await this.run<SessionRow>(`select * from web_session where id = ?`, [id]))[0];
+    const row = (await this.run<SessionRow>(`select * from web_session where id = ?`, [id]))[0];
+    return row && toSession(row);
   }
 
   async touch(id: string): Promise<void> {
@@ -115,6 +122,6 @@ export class WebAuthRepository {
   }
 
   async activeSessions(userId: string): Promise<SessionRow[]> {
-    return this.run<SessionRow>(`select * from web_session where user_id = ? and ended_at is null and expires_at > now() order by created_at desc`, [userId]);
+    return (await this.run<SessionRow>(`select * from web_session where user_id = ? and ended_at is null and expires_at > now() order by created_at desc`, [userId])).map(toSession);
   }
 }

@@ -10,8 +10,8 @@ export interface ChartRow {
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function barChart(id: string, title: string, rows: ChartRow[], opts: { width?: number } = {}): string {
-  const width = opts.width ?? 560;
-  const labelWidth = 190;
+  const width = opts.width ?? 420;
+  const labelWidth = 170;
   const barHeight = 22;
   const gap = 8;
   const max = Math.max(1, ...rows.map((r) => r.value));

@@ -2,7 +2,17 @@
 import { TZDate } from '@date-fns/tz';
 import { format } from 'date-fns';
 import type Handlebars from 'handlebars';
-import { PROPOSAL_LABELS, ROUTE_LABELS, STATE_LABELS, type ProposalKind, type Route, type CardStateName } from '../../workflows/card-state-machine.js';
+import {
+  ACTION_DEFINITIONS,
+  PROPOSAL_LABELS,
+  ROUTE_LABELS,
+  STATE_LABELS,
+  SYSTEM_EVENT_LABELS,
+  type CardAction,
+  type CardStateName,
+  type ProposalKind,
+  type Route,
+} from '../../workflows/card-state-machine.js';
 
 export const ROLE_LABELS: Record<string, string> = {
   ward: '区職員',
@@ -30,9 +40,11 @@ export function registerViewHelpers(hb: typeof Handlebars): void {
   hb.registerHelper('channelLabel', (c: string) => CHANNEL_LABELS[c] ?? c);
   hb.registerHelper('stateLabel', (s: string) => STATE_LABELS[s as CardStateName] ?? s);
   hb.registerHelper('routeLabel', (r: string) => ROUTE_LABELS[r as Route] ?? r);
+  hb.registerHelper('eventLabel', (t: string) => ACTION_DEFINITIONS[t as CardAction]?.label ?? SYSTEM_EVENT_LABELS[t as keyof typeof SYSTEM_EVENT_LABELS] ?? t);
   hb.registerHelper('proposalLabel', (k: string) => PROPOSAL_LABELS[k as ProposalKind] ?? k);
   hb.registerHelper('jst', (v: unknown) => tokyo(v, 'yyyy/MM/dd HH:mm'));
   hb.registerHelper('jstDate', (v: unknown) => tokyo(v, 'yyyy/MM/dd'));
   hb.registerHelper('json', (v: unknown) => JSON.stringify(v, null, 2));
   hb.registerHelper('plus', (a: number, b: number) => Number(a) + Number(b));
+  hb.registerHelper('uri', (v: unknown) => encodeURIComponent(String(v ?? '')));
 }

@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { createApp } from '../../src/app.factory.js';
 import { AuthService } from '../../src/auth/auth.service.js';
+import { WebAuthService } from '../../src/auth/web-auth.service.js';
 import { openOrm } from '../../src/database/database.js';
 import { createCardWorker } from '../../src/worker/card-worker.js';
 import type { StaffRole } from '../../workflows/card-state-machine.js';
@@ -94,6 +95,21 @@ export class TestSystem {
     const { token } = await auth.createToken(username, 'test');
     this.tokens.set(username, token);
     return token;
+  }
+
+  /** A staff user who signs in on the pages; ward and admin users get a TOTP secret. */
+  async webUser(role: StaffRole, opts: { venueId?: string; totp?: boolean } = {}): Promise<{ username: string; password: string; totpSecret?: string }> {
+    const username = `${role}-web-${randomUUID().slice(0, 6)}`;
+    const password = `pw-${randomUUID()}`;
+    await this.app.get(AuthService).createUser({ username, role, venueId: opts.venueId ?? (role === 'venue' ? 'kuyakusho' : undefined), displayName: `${role} テスト` });
+    const web = this.app.get(WebAuthService);
+    await web.setPassword(username, password);
+    let totpSecret: string | undefined;
+    if (opts.totp ?? ['ward', 'admin'].includes(role)) {
+      totpSecret = WebAuthService.generateSecret();
+      await web.enableTotpWithSecret(username, totpSecret);
+    }
+    return { username, password, totpSecret };
   }
 
   async http(method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {

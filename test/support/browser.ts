@@ -1,0 +1,40 @@
+/** Real Chromium for the page tests: Debian's `chromium` (no browser download), driven by playwright-core. */
+import { existsSync, mkdirSync } from 'node:fs';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+import { WebAuthService } from '../../src/auth/web-auth.service.js';
+
+export const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
+
+export function launchBrowser(): Promise<Browser> {
+  const executablePath = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
+  if (!executablePath) throw new Error('no Chromium: install Debian\'s chromium (.ci/run does) or set CHROMIUM_PATH');
+  return chromium.launch({
+    executablePath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+}
+
+export async function signIn(page: Page, baseUrl: string, user: { username: string; password: string; totpSecret?: string }): Promise<void> {
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('ユーザー名').fill(user.username);
+  await page.getByLabel('パスワード').fill(user.password);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  if (user.totpSecret) {
+    await page.waitForURL(/\/login\/totp/);
+    await page.getByLabel('確認コード').fill(await WebAuthService.totp(user.totpSecret));
+    await page.getByRole('button', { name: '確認' }).click();
+  }
+  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+}
+
+/** WCAG 2.2 A and AA violations on the page, as `id: target` strings. */
+export async function accessibilityViolations(page: Page): Promise<string[]> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa']).analyze();
+  return result.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} — ${n.failureSummary?.split('\n')[1]?.trim() ?? ''}`));
+}
