@@ -3,6 +3,7 @@ import { type Options, defineConfig } from '@mikro-orm/postgresql';
 import { AccessLogEntry } from '../audit/access-log.entity.js';
 import { ApiToken, AppUser, LoginAttempt, RecoveryCode, WebSession } from '../auth/auth.entities.js';
 import { BulkJob, SavedSearch } from '../worklists/worklist.entities.js';
+import { QaEntry, QaRevision } from '../qa/qa.entities.js';
 import { BookingRecord, Card, CardEventRecord, CardResident } from '../cards/card.entities.js';
 import { migrations } from './migrations/index.js';
 
@@ -19,6 +20,8 @@ export const entities = [
   AccessLogEntry,
   BulkJob,
   SavedSearch,
+  QaEntry,
+  QaRevision,
 ] as const;
 
 export function ormConfig(databaseUrl: string, extra: Partial<Options> = {}): Options {

@@ -3,9 +3,11 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261124141146_initial } from './Migration20261124141146_initial.js';
 import { Migration20261124150000_search_indexes } from './Migration20261124150000_search_indexes.js';
 import { Migration20261124160000_staff_workplace } from './Migration20261124160000_staff_workplace.js';
+import { Migration20261124170000_qa_book } from './Migration20261124170000_qa_book.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124141146_initial', class: Migration20261124141146_initial },
   { name: 'Migration20261124150000_search_indexes', class: Migration20261124150000_search_indexes },
   { name: 'Migration20261124160000_staff_workplace', class: Migration20261124160000_staff_workplace },
+  { name: 'Migration20261124170000_qa_book', class: Migration20261124170000_qa_book },
 ];
