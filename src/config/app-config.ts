@@ -37,15 +37,18 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const c = parsed.data;
   const production = c.NODE_ENV === 'production';
-  if (production && !c.DATA_KEY) throw new Error('invalid configuration: DATA_KEY is required in production');
   const publicUrl = c.PUBLIC_URL ?? `http://localhost:${c.PORT}`;
   const url = new URL(publicUrl);
-  if (production && url.protocol !== 'https:') throw new Error('invalid configuration: PUBLIC_URL must be https in production');
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   return {
     ...c,
     publicUrl,
-    dataKey: c.DATA_KEY ? Buffer.from(c.DATA_KEY, 'base64') : DEVELOPMENT_DATA_KEY,
+    // Read when a second-factor secret is sealed or opened: production has no fallback key.
+    get dataKey(): Buffer {
+      if (c.DATA_KEY) return Buffer.from(c.DATA_KEY, 'base64');
+      if (production) throw new Error('invalid configuration: DATA_KEY is required in production (openssl rand -base64 32)');
+      return DEVELOPMENT_DATA_KEY;
+    },
     devCookies: !production && url.protocol === 'http:' && loopback,
   };
 }
