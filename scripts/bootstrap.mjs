@@ -111,6 +111,10 @@ switch (command) {
     build();
     process.exit(run(node, ['--enable-source-maps', '--expose-gc', 'dist/bench/cards.bench.js', ...rest], { env }));
     break;
+  case 'bench-ui':
+    build();
+    process.exit(run(node, ['--enable-source-maps', 'dist/bench/ui.bench.js', ...rest], { env }));
+    break;
   case 'test': {
     build();
     must(node, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json']);
@@ -127,6 +131,6 @@ switch (command) {
     break;
   }
   default:
-    say(`unknown command ${command}: start, test, cli, bench-cards`);
+    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui`);
     process.exit(2);
 }
