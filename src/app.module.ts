@@ -4,6 +4,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { LoggerModule } from 'nestjs-pino';
+import { AdminModule } from './admin/admin.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CardsModule } from './cards/cards.module.js';
@@ -13,6 +14,7 @@ import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ormConfig } from './database/orm.config.js';
 import { HealthModule } from './health/health.module.js';
+import { QaModule } from './qa/qa.module.js';
 import { ReportsModule } from './reports/reports.module.js';
 import { WorklistsModule } from './worklists/worklists.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
@@ -51,6 +53,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
     CardsModule,
     WorklistsModule,
     ReportsModule,
+    QaModule,
+    AdminModule,
     HealthModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ErrorsFilter }],

@@ -57,7 +57,7 @@ export class LoginController {
         username,
         error:
           result.reason === 'locked'
-            ? `このアカウントは、1時間に${LOCK_AFTER_FAILURES}回ログインに失敗したためロックされています。管理者に解除を依頼してください（npm run cli -- user unlock --name ユーザー名）。`
+            ? `このアカウントは、1時間に${LOCK_AFTER_FAILURES}回ログインに失敗したためロックされています。管理者に解除を依頼してください（利用者管理の画面で「ロック解除」、または npm run cli -- user unlock --name ユーザー名）。`
             : 'ユーザー名またはパスワードが違います。',
       });
     }

@@ -16,10 +16,16 @@ const toUser = (r: UserRow): AuthUser => ({ id: r.id, username: r.username, role
 export class UsersRepository {
   constructor(private readonly em: EntityManager) {}
 
+  /** The live token's user; notes when the token was used, at most once a minute so reads stay cheap. */
   async findByTokenHash(hash: string): Promise<AuthUser | undefined> {
     const rows = await this.em.fork().execute<UserRow[]>(
-      `select u.id, u.username, u.role, u.venue_id from api_token t join app_user u on u.id = t.user_id
-       where t.token_hash = ? and t.revoked_at is null and u.disabled_at is null`,
+      `with hit as (
+         select t.id token_id, t.last_used_at, u.id, u.username, u.role, u.venue_id from api_token t join app_user u on u.id = t.user_id
+         where t.token_hash = ? and t.revoked_at is null and u.disabled_at is null
+       ), used as (
+         update api_token set last_used_at = now() where id in (select token_id from hit where last_used_at is null or last_used_at < now() - interval '1 minute')
+       )
+       select id, username, role, venue_id from hit`,
       [hash],
     );
     return rows[0] ? toUser(rows[0]) : undefined;

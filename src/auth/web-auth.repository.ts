@@ -55,8 +55,13 @@ export class WebAuthRepository {
     await this.run(`insert into login_attempt (user_id, username, success, ip) values (?, ?, ?, ?)`, [userId, username, success, ip ?? null]);
   }
 
+  /** Failed sign-ins since `since`; failures before an administrator's unlock no longer count. */
   async failuresSince(userId: string, since: Date): Promise<number> {
-    const rows = await this.run<{ n: number }>(`select count(*)::int n from login_attempt where user_id = ? and success = false and at >= ?`, [userId, since]);
+    const rows = await this.run<{ n: number }>(
+      `select count(*)::int n from login_attempt where user_id = ? and success = false and at >= ?
+         and at > coalesce((select max(at) from login_attempt where user_id = ? and success and ip = 'unlock'), '-infinity')`,
+      [userId, since, userId],
+    );
     return rows[0].n;
   }
 

@@ -16,6 +16,7 @@ import { actionNameSchema, exportQuerySchema, searchQuerySchema } from './card.d
 import { CardExportService } from './card-export.service.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { CardsService } from './cards.service.js';
+import { MAX_SAVED_SEARCHES, SavedSearchesRepository } from './saved-searches.repository.js';
 
 type WebRequest = Request & { web: WebSessionContext };
 
@@ -39,6 +40,27 @@ const SORT_LABELS: Record<string, string> = {
   nameKana: '氏名（カナ）',
 };
 
+const saveSearchSchema = z.object({
+  name: z
+    .string({ error: '保存する名前を入力してください' })
+    .trim()
+    .min(1, '保存する名前を入力してください')
+    .max(100, '名前は100文字以内にしてください')
+    .regex(/^[^\p{Cc}]*$/u, '名前に制御文字は使えません'),
+  query: z.string().max(2000).default(''),
+});
+
+const SAVED_NOTICES: Record<string, string> = { created: '検索条件を保存しました。', deleted: '保存した検索条件を削除しました。' };
+
+/** The search filters of a query string, checked as a search, without paging: what a saved search keeps. */
+function searchOnly(raw: string): string {
+  const params = filled(Object.fromEntries(new URLSearchParams(raw)));
+  delete params.cursor;
+  delete params.saved;
+  parseOrThrow(searchQuerySchema, params, 'query');
+  return new URLSearchParams(params).toString();
+}
+
 /** A datetime-local value ("2026-12-01T09:30") read as Asia/Tokyo. */
 const tokyoLocal = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v) ? `${v}:00+09:00` : v);
 
@@ -48,13 +70,15 @@ export class CardPagesController {
   constructor(
     private readonly service: CardsService,
     private readonly accessLog: AccessLogService,
+    private readonly savedSearches: SavedSearchesRepository,
     @Inject(WARD_CONFIG) private readonly ward: WardConfig,
   ) {}
 
   @Get()
   @Allow(...STAFF)
   async search(@Query() query: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
-    const params = filled(query);
+    // `saved` only says what the last saved-search form did; it is no filter.
+    const { saved, ...params } = filled(query);
     const q = parseOrThrow(searchQuerySchema, params, 'query');
     const page = await this.service.search(q, req.web.user);
     await this.accessLog.record({
@@ -73,11 +97,16 @@ export class CardPagesController {
     };
     const current = q.sort.replace(/^-/, '');
     const desc = q.sort.startsWith('-');
+    const filters = { ...params };
+    delete filters.cursor;
     res.render('cards', {
       title: 'カード検索',
       nav: 'cards',
       web: req.web,
       params,
+      savedSearches: await this.savedSearches.list(req.web.user.id),
+      savedNotice: saved && Object.hasOwn(SAVED_NOTICES, saved) ? SAVED_NOTICES[saved] : undefined,
+      saveQuery: new URLSearchParams(filters).toString(),
       items: page.items.map((c) => ({ ...c, venueName: this.ward.venues.find((v) => v.id === c.venueId)?.name ?? '' })),
       nextLink: page.nextCursor ? withParams({ cursor: page.nextCursor }) : undefined,
       firstLink: params.cursor ? withParams({ cursor: undefined }) : undefined,
@@ -94,6 +123,28 @@ export class CardPagesController {
       venues: this.ward.venues.map((v) => ({ value: v.id, label: v.name, selected: params.venue === v.id })),
       proposals: [...PROPOSAL_KINDS.map((k) => ({ value: k, label: PROPOSAL_LABELS[k] })), { value: 'any', label: 'いずれかの提案あり' }].map((p) => ({ ...p, selected: params.proposal === p.value })),
     });
+  }
+
+  /** Saves the current filters under a name, for the signed-in user only. */
+  @Post('saved-searches')
+  @Allow(...STAFF)
+  async saveSearch(@Body() body: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
+    const input = parseOrThrow(saveSearchSchema, body);
+    const query = searchOnly(input.query);
+    const id = await this.savedSearches.create(req.web.user.id, input.name, query);
+    if (!id) throw CommonException.validation([{ field: 'name', message: `保存できる検索条件は${MAX_SAVED_SEARCHES}件までです。不要なものを削除してください。` }]);
+    res.redirect(303, `/cards?${query ? `${query}&` : ''}saved=created`);
+  }
+
+  /** Deletes one of the user's saved searches and returns to the search the user was on. */
+  @Post('saved-searches/:id/delete')
+  @Allow(...STAFF)
+  async deleteSearch(@Param('id') rawId: string, @Body() body: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
+    const id = parseOrThrow(z.uuid(), rawId, 'id');
+    const back = searchOnly(typeof body.query === 'string' ? body.query.slice(0, 2000) : '');
+    // Someone else's search, or one already deleted (a double click), is left alone without an error.
+    const deleted = await this.savedSearches.delete(req.web.user.id, id);
+    res.redirect(303, `/cards?${back ? `${back}&` : ''}${deleted ? 'saved=deleted' : ''}`.replace(/[?&]$/, ''));
   }
 
   @Get(':cardId')

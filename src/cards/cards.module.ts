@@ -1,14 +1,21 @@
-import { Module } from '@nestjs/common';
+import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { CardExportService } from './card-export.service.js';
 import { CardExportPageController, CardPagesController } from './card-pages.controller.js';
 import { CardsController } from './cards.controller.js';
 import { CardsRepository } from './cards.repository.js';
 import { CardsService } from './cards.service.js';
+import { CsvUploadMiddleware, RegistrationPagesController, UPLOAD_PATH } from './registration-pages.controller.js';
 import { ReplayService } from './replay.service.js';
+import { SavedSearchesRepository } from './saved-searches.repository.js';
 
 @Module({
-  controllers: [CardsController, CardExportPageController, CardPagesController],
-  providers: [CardsRepository, CardsService, CardExportService, ReplayService],
+  controllers: [CardsController, CardExportPageController, CardPagesController, RegistrationPagesController],
+  providers: [CardsRepository, CardsService, CardExportService, ReplayService, SavedSearchesRepository],
   exports: [CardsService],
 })
-export class CardsModule {}
+export class CardsModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    // The CSV upload's multipart body is read before the guard, which checks its CSRF token.
+    consumer.apply(CsvUploadMiddleware).forRoutes({ path: UPLOAD_PATH, method: RequestMethod.POST });
+  }
+}

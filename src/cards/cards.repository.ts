@@ -173,6 +173,18 @@ export class CardsRepository {
     return rows.length > 0;
   }
 
+  /** Which of `cardIds` are already registered (their resident is stored first). */
+  async existing(cardIds: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const em = this.em.fork();
+    for (let i = 0; i < cardIds.length; i += 1000) {
+      const chunk = cardIds.slice(i, i + 1000);
+      const rows = await em.execute<Row[]>(`select card_id from card_resident where card_id in (${chunk.map(() => '?').join(', ')})`, chunk);
+      for (const r of rows) found.add(r.card_id);
+    }
+    return found;
+  }
+
   async events(cardId: string): Promise<CardEventView[]> {
     const rows = await this.em.fork().execute<Row[]>(
       `select seq, type, from_state, to_state, at, actor_user, actor_role, channel, reason, data from card_event where card_id = ? order by seq`,
