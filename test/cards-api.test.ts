@@ -3,6 +3,7 @@
  * replay, and every kind of bad input getting a clear answer that changes nothing.
  */
 import iconv from 'iconv-lite';
+import { ACTIONS } from '../workflows/card-state-machine.js';
 import { TestSystem, aCard, eventually } from './support/test-system.js';
 
 const MY_NUMBER = '123456789018'; // a valid check digit
@@ -40,7 +41,12 @@ describe('card API', () => {
       expect((await sys.http('GET', '/api/cards', { token: admin })).status).toBe(403);
       const card = aCard();
       await sys.http('POST', '/api/cards', { token: office, body: card });
-      // The auditor may read everything and change nothing; a venue may not inspect.
+      // The auditor may read everything and change nothing, whatever the action.
+      for (const action of ACTIONS) {
+        const res = await sys.http('POST', `/api/cards/${card.cardId}/actions/${action}`, { token: auditor, body: { reason: 'x' } });
+        expect([action, res.status]).toEqual([action, 403]);
+      }
+      // A venue may not inspect; the call center may not approve.
       for (const [token, action] of [[auditor, 'inspect'], [venue, 'inspect'], [callcenter, 'approve_discard']] as const) {
         const res = await sys.http('POST', `/api/cards/${card.cardId}/actions/${action}`, { token, body: {} });
         expect(res.status).toBe(403);

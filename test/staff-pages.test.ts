@@ -6,6 +6,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { LOCK_AFTER_FAILURES } from '../src/auth/web-auth.service.js';
+import { ACTIONS } from '../workflows/card-state-machine.js';
 import { accessibilityViolations, launchBrowser, screenshot, signIn } from './support/browser.js';
 import { TestSystem, aCard, eventually } from './support/test-system.js';
 
@@ -147,8 +148,16 @@ describe('staff workplace in Chromium', () => {
     await page.goto(`${sys.baseUrl}/cards/${cards[0].cardId}`);
     expect(await page.locator('form[action*="/actions/"]').count()).toBe(0);
     const csrf = await page.locator('input[name=_csrf]').first().inputValue();
-    const crafted = await page.request.post(`${sys.baseUrl}/cards/${cards[0].cardId}/actions/pull_out`, { form: { _csrf: csrf, key: crypto.randomUUID(), reason: 'x' }, maxRedirects: 0 });
-    expect(crafted.status()).toBe(403);
+    // Every card action, crafted with a valid CSRF token, is refused on the server.
+    for (const action of ACTIONS) {
+      const crafted = await page.request.post(`${sys.baseUrl}/cards/${cards[0].cardId}/actions/${action}`, {
+        form: { _csrf: csrf, key: crypto.randomUUID(), reason: 'x', confirm: 'yes' },
+        maxRedirects: 0,
+      });
+      expect([action, crafted.status()]).toEqual([action, 403]);
+    }
+    const bulk = await page.request.post(`${sys.baseUrl}/worklists/discard/bulk`, { form: { _csrf: csrf, jobKey: crypto.randomUUID(), decision: 'approve', cardIds: cards[0].cardId }, maxRedirects: 0 });
+    expect(bulk.status()).toBe(403);
 
     const officePage = await newPage();
     await signIn(officePage, sys.baseUrl, await sys.webUser('office'));
