@@ -11,6 +11,7 @@ import { actionBodySchema, actionNameSchema, batchSchema, cardInputSchema, expor
 import { CardExportService } from './card-export.service.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { CardsService } from './cards.service.js';
+import { presentActionResult } from './card.presenter.js';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const requestId = (req: Request) => String(req.id ?? '');
@@ -115,7 +116,7 @@ export class CardsController {
     const idempotencyKey = parseOrThrow(z.string().min(1).max(200).optional(), key, 'Idempotency-Key') ?? randomUUID();
     const result = await this.service.act(id, name.data, input, user, idempotencyKey, 'api');
     await this.accessLog.record({ user, kind: 'change', cardIds: [id], detail: name.data, channel: 'api', ip: req.ip, requestId: requestId(req) });
-    return result;
+    return presentActionResult(result);
   }
 
   @Get('cards/:cardId/history')

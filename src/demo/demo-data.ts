@@ -34,6 +34,8 @@ const USERS: { user: string; role: StaffRole; venueId?: string; display: string 
   { user: 'demo-office', role: 'office', display: '事務センター デモ' },
   { user: 'demo-callcenter', role: 'callcenter', display: 'コールセンター デモ' },
   { user: 'demo-venue', role: 'venue', venueId: 'kuyakusho', display: '区役所会場 デモ' },
+  { user: 'demo-venue-toyosu', role: 'venue', venueId: 'toyosu', display: '豊洲会場 デモ' },
+  { user: 'demo-venue-oshima', role: 'venue', venueId: 'oshima', display: '大島会場 デモ' },
   { user: 'demo-auditor', role: 'auditor', display: '監査 デモ' },
   { user: 'demo-admin', role: 'admin', display: '管理者 デモ' },
 ];
@@ -86,11 +88,12 @@ const isoDate = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_40
 export async function loadDemoData(opts: { apiUrl: string; databaseUrl: string; temporalAddress: string; demoFile: string }): Promise<string> {
   const ward = loadWardConfig();
   const orm = await openOrm(opts.databaseUrl);
-  const tokens: Partial<Record<StaffRole, string>> = {};
+  // One token per role, and per venue for venue staff (they act only on their own venue's cards).
+  const tokens: Record<string, string> = {};
   const written: DemoUser[] = [];
   try {
     const auth = new AuthService(new UsersRepository(orm.em));
-    const web = new WebAuthService(new WebAuthRepository(orm.em), loadAppConfig());
+    const web = new WebAuthService(new WebAuthRepository(orm.em), loadAppConfig({ ...process.env, DATABASE_URL: opts.databaseUrl }));
     for (const u of USERS) {
       if (!(await new UsersRepository(orm.em).findByUsername(u.user))) await auth.createUser({ username: u.user, role: u.role, venueId: u.venueId, displayName: u.display });
       const { token } = await auth.createToken(u.user, 'demo');
@@ -102,7 +105,7 @@ export async function loadDemoData(opts: { apiUrl: string; databaseUrl: string; 
         totpSecret = WebAuthService.generateSecret();
         await web.enableTotpWithSecret(u.user, totpSecret);
       }
-      tokens[u.role] = token;
+      tokens[u.venueId ? `venue:${u.venueId}` : u.role] = token;
       written.push({ user: u.user, role: u.role, token, password, ...(totpSecret ? { totpSecret } : {}) });
     }
   } finally {
@@ -110,10 +113,10 @@ export async function loadDemoData(opts: { apiUrl: string; databaseUrl: string; 
   }
   writeFileSync(opts.demoFile, JSON.stringify(written, null, 2) + '\n', { mode: 0o600 });
 
-  const call = async (method: string, path: string, role: StaffRole, body?: unknown) => {
+  const call = async (method: string, path: string, role: StaffRole, body?: unknown, venueId?: string) => {
     const res = await fetch(opts.apiUrl + path, {
       method,
-      headers: { authorization: `Bearer ${tokens[role]}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      headers: { authorization: `Bearer ${tokens[role === 'venue' ? `venue:${venueId}` : role]}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${await res.text()}`);
@@ -151,7 +154,8 @@ export async function loadDemoData(opts: { apiUrl: string; databaseUrl: string; 
     Array.from({ length: 12 }, async () => {
       while (nextJob < jobs.length) {
         const job = jobs[nextJob++];
-        for (const [action, role, body] of job.plan.steps) await call('POST', `/api/cards/${job.id}/actions/${action}`, role, body ?? {});
+        const venueId = ward.venueForPostalCode((job.card.resident as { postalCode: string }).postalCode);
+        for (const [action, role, body] of job.plan.steps) await call('POST', `/api/cards/${job.id}/actions/${action}`, role, body ?? {}, venueId);
       }
     }),
   );
@@ -164,7 +168,7 @@ export async function loadDemoData(opts: { apiUrl: string; databaseUrl: string; 
 async function startFastCards(
   opts: { temporalAddress: string; databaseUrl: string },
   policy: CardPolicy,
-  call: (method: string, path: string, role: StaffRole, body?: unknown) => Promise<unknown>,
+  call: (method: string, path: string, role: StaffRole, body?: unknown, venueId?: string) => Promise<unknown>,
   resident: () => Record<string, unknown>,
 ): Promise<number> {
   const connection = await Connection.connect({ address: opts.temporalAddress });
@@ -191,7 +195,7 @@ async function startFastCards(
     }
     await Promise.all(
       cards.map(async (c, i) => {
-        for (const [action, role, body] of TO_NOTICE) await call('POST', `/api/cards/${c.cardId}/actions/${action}`, role, body ?? {});
+        for (const [action, role, body] of TO_NOTICE) await call('POST', `/api/cards/${c.cardId}/actions/${action}`, role, body ?? {}, 'toyosu');
         if (i % 2 === 0) await call('POST', `/api/cards/${c.cardId}/actions/reserve`, 'callcenter', slot(0.25, 0.25));
       }),
     );

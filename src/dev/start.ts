@@ -142,8 +142,8 @@ try {
   if (existsSync(demoFile)) {
     const users = JSON.parse(readFileSync(demoFile, 'utf8')) as DemoUser[];
     console.log(`  Demo users (${demoFile}; sign in at ${apiUrl}/login):`);
-    console.log(`    ${'role'.padEnd(10)} ${'user'.padEnd(16)} ${'password'.padEnd(16)} API token`);
-    for (const u of users) console.log(`    ${u.role.padEnd(10)} ${u.user.padEnd(16)} ${u.password.padEnd(16)} ${u.token}`);
+    console.log(`    ${'role'.padEnd(10)} ${'user'.padEnd(18)} ${'password'.padEnd(16)} API token`);
+    for (const u of users) console.log(`    ${u.role.padEnd(10)} ${u.user.padEnd(18)} ${u.password.padEnd(16)} ${u.token}`);
     console.log('    ward and admin sign in with a second factor: the TOTP secret is in the file, and');
     console.log('    `npm run cli -- user totp-code --name demo-ward` prints the current code.');
   }
