@@ -95,8 +95,8 @@ async function main(): Promise<void> {
       const api = searchQueries(REQUESTS);
       const pages = api.map((u) => u.replace('/api/cards?', '/cards?'));
       // Warm-up: caches and connections as in a working day.
-      await timed(pages.slice(0, 10), page);
-      await timed(api.slice(0, 10), { authorization: `Bearer ${token}` });
+      await timed(pages.slice(0, 10).map((p) => baseUrl + p), page);
+      await timed(api.slice(0, 10).map((p) => baseUrl + p), { authorization: `Bearer ${token}` });
       await timed([`${baseUrl}/`], page);
 
       const searchPage = p95(await timed(pages.map((p) => baseUrl + p), page));

@@ -205,6 +205,12 @@ describe('user administration and saved searches in Chromium', () => {
     await adminPage.getByText('役割・会場・表示名を変更しました').waitFor();
     expect((await sys.sql(`select display_name, role, venue_id from app_user where username = ?`, [user.username]))[0]).toEqual({ display_name: '豊洲 会場係', role: 'venue', venue_id: 'toyosu' });
     expect((await lastChange(`admin: changed user ${user.username}%`)).detail).toContain('role office -> venue, venue - -> toyosu');
+
+    // On the ward's instruction, a venue user may be widened to every venue's cards.
+    await adminPage.getByLabel('全会場のカードを閲覧・操作できる').check();
+    await submit(adminPage, '変更を保存');
+    expect((await sys.sql(`select all_venues from app_user where username = ?`, [user.username]))[0].all_venues).toBe(true);
+    expect((await lastChange(`admin: changed user ${user.username}%`)).detail).toContain('all venues false -> true');
   });
 
   it('sets a new password: the old one stops working, the new one works', async () => {

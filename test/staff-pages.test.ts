@@ -130,9 +130,10 @@ describe('staff workplace in Chromium', () => {
     expect(jobUrl).toMatch(/\/jobs\/[0-9a-f-]{36}$/);
   });
 
-  it('keeps venue users to their own venue, even by URL', async () => {
+  it('keeps venue users to their own venue, even by URL, unless the ward widens that', async () => {
     const page = await newPage();
-    await signIn(page, sys.baseUrl, await sys.webUser('venue', { venueId: 'kuyakusho' }));
+    const venueUser = await sys.webUser('venue', { venueId: 'kuyakusho' });
+    await signIn(page, sys.baseUrl, venueUser);
     const own = await page.goto(`${sys.baseUrl}/cards/${cards[0].cardId}`);
     expect(own!.status()).toBe(200);
     const other = await page.goto(`${sys.baseUrl}/cards/${cards[1].cardId}`);
@@ -140,6 +141,8 @@ describe('staff workplace in Chromium', () => {
     await page.goto(`${sys.baseUrl}/cards?nameKana=${encodeURIComponent('ガメン')}`);
     expect(await page.locator('tbody').textContent()).toContain(cards[0].cardId);
     expect(await page.locator('tbody').textContent()).not.toContain(cards[1].cardId);
+    await sys.sql(`update app_user set all_venues = true where username = ?`, [venueUser.username]);
+    expect((await page.goto(`${sys.baseUrl}/cards/${cards[1].cardId}`))!.status()).toBe(200);
   });
 
   it('refuses an auditor who crafts a change, and any form without the right CSRF token', async () => {

@@ -101,7 +101,7 @@ export class AdminPagesController {
   @Allow('admin')
   async profile(@Param('id') rawId: string, @Body() body: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
     const id = parseOrThrow(idSchema, rawId, 'id');
-    const profile = keep(body, ['displayName', 'role', 'venueId']);
+    const profile = keep(body, ['displayName', 'role', 'venueId', 'allVenues']);
     const parsed = profileSchema(this.venueIds).safeParse(body);
     if (!parsed.success) return this.renderUser(req, res, id, { status: 400, fields: zodFieldErrors(parsed.error), profile });
     await this.perform(req, res, id, async (actor) => ((await this.admin.updateProfile(actor, id, parsed.data)) ? 'profile' : 'unchanged'), profile);
@@ -200,7 +200,7 @@ export class AdminPagesController {
   ) {
     const user = await this.admin.user(id);
     const tokens = await this.admin.tokens(id);
-    const profile = opts.profile ?? { displayName: user.display_name, role: user.role, venueId: user.venue_id ?? '' };
+    const profile = opts.profile ?? { displayName: user.display_name, role: user.role, venueId: user.venue_id ?? '', allVenues: user.all_venues ? 'yes' : '' };
     res.status(opts.status ?? 200).render('admin-user', {
       title: `利用者 ${user.username}`,
       nav: 'admin',

@@ -28,6 +28,8 @@ const profileShape = {
   displayName: plainText('表示名', 200),
   role: z.enum(STAFF_ROLES, { error: '役割を選んでください' }),
   venueId: optionalText,
+  /** A checkbox: present ("yes") when ticked. */
+  allVenues: z.literal('yes').optional(),
 };
 
 function checkVenue(v: { role: string; venueId?: string }, ctx: z.RefinementCtx, venueIds: readonly string[]) {
@@ -39,7 +41,7 @@ export function profileSchema(venueIds: readonly string[]) {
   return z
     .object(profileShape)
     .superRefine((v, ctx) => checkVenue(v, ctx, venueIds))
-    .transform((v) => ({ displayName: v.displayName, role: v.role, venueId: v.role === 'venue' ? v.venueId! : null }));
+    .transform((v) => ({ displayName: v.displayName, role: v.role, venueId: v.role === 'venue' ? v.venueId! : null, allVenues: v.role === 'venue' && v.allVenues === 'yes' }));
 }
 export type ProfileInput = z.infer<ReturnType<typeof profileSchema>>;
 

@@ -8,6 +8,7 @@ export interface AdminUserRow {
   display_name: string;
   role: StaffRole;
   venue_id: string | null;
+  all_venues: boolean;
   created_at: Date;
   disabled_at: Date | null;
   locked_at: Date | null;
@@ -28,7 +29,7 @@ export interface AdminTokenRow {
 const date = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
 
 // Unlocks and second-factor checks are recorded as successful attempts too; they are not sign-ins.
-const USER_COLUMNS = `u.id, u.username, u.display_name, u.role, u.venue_id, u.created_at, u.disabled_at, u.locked_at, u.totp_enabled_at,
+const USER_COLUMNS = `u.id, u.username, u.display_name, u.role, u.venue_id, u.all_venues, u.created_at, u.disabled_at, u.locked_at, u.totp_enabled_at,
   u.password_hash is not null as has_password,
   (select max(a.at) from login_attempt a where a.user_id = u.id and a.success and a.ip is distinct from 'unlock' and a.ip is distinct from 'totp') as last_sign_in_at`;
 
@@ -70,8 +71,8 @@ export class AdminRepository {
     return rows[0]?.id;
   }
 
-  async updateProfile(id: string, p: { displayName: string; role: StaffRole; venueId: string | null }): Promise<void> {
-    await this.run(`update app_user set display_name = ?, role = ?, venue_id = ? where id = ?`, [p.displayName, p.role, p.venueId, id]);
+  async updateProfile(id: string, p: { displayName: string; role: StaffRole; venueId: string | null; allVenues: boolean }): Promise<void> {
+    await this.run(`update app_user set display_name = ?, role = ?, venue_id = ?, all_venues = ? where id = ?`, [p.displayName, p.role, p.venueId, p.allVenues, id]);
   }
 
   async setPassword(id: string, hash: string): Promise<void> {

@@ -66,6 +66,7 @@ export class AdminService {
     const changes: string[] = [];
     if (input.role !== user.role) changes.push(`role ${user.role} -> ${input.role}`);
     if (input.venueId !== user.venue_id) changes.push(`venue ${user.venue_id ?? '-'} -> ${input.venueId ?? '-'}`);
+    if (input.allVenues !== user.all_venues) changes.push(`all venues ${user.all_venues} -> ${input.allVenues}`);
     if (input.displayName !== user.display_name) changes.push(`display name "${user.display_name}" -> "${input.displayName}"`);
     if (!changes.length) return false;
     await this.repo.updateProfile(id, input);

@@ -10,6 +10,8 @@ export const AppUser = defineEntity({
     role: p.string().length(20),
     /** For venue staff: the venue whose cards they serve. */
     venueId: p.string().length(30).nullable(),
+    /** Venue staff whom the ward lets see every venue's cards (otherwise their own venue's only). */
+    allVenues: p.boolean().default(false),
     disabledAt: p.datetime().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
     /** argon2id (PHC string); null for users who only use API tokens. */

@@ -6,6 +6,8 @@ export interface AuthUser {
   username: string;
   role: StaffRole;
   venueId?: string;
+  /** Venue staff widened by the ward to every venue. */
+  allVenues?: boolean;
 }
 
 export const ALLOW_KEY = 'auth:allow';

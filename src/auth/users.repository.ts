@@ -8,9 +8,10 @@ interface UserRow {
   username: string;
   role: StaffRole;
   venue_id: string | null;
+  all_venues: boolean;
 }
 
-const toUser = (r: UserRow): AuthUser => ({ id: r.id, username: r.username, role: r.role, venueId: r.venue_id ?? undefined });
+const toUser = (r: UserRow): AuthUser => ({ id: r.id, username: r.username, role: r.role, venueId: r.venue_id ?? undefined, allVenues: r.all_venues });
 
 @Injectable()
 export class UsersRepository {
@@ -20,19 +21,19 @@ export class UsersRepository {
   async findByTokenHash(hash: string): Promise<AuthUser | undefined> {
     const rows = await this.em.fork().execute<UserRow[]>(
       `with hit as (
-         select t.id token_id, t.last_used_at, u.id, u.username, u.role, u.venue_id from api_token t join app_user u on u.id = t.user_id
+         select t.id token_id, t.last_used_at, u.id, u.username, u.role, u.venue_id, u.all_venues from api_token t join app_user u on u.id = t.user_id
          where t.token_hash = ? and t.revoked_at is null and u.disabled_at is null
        ), used as (
          update api_token set last_used_at = now() where id in (select token_id from hit where last_used_at is null or last_used_at < now() - interval '1 minute')
        )
-       select id, username, role, venue_id from hit`,
+       select id, username, role, venue_id, all_venues from hit`,
       [hash],
     );
     return rows[0] ? toUser(rows[0]) : undefined;
   }
 
   async findByUsername(username: string): Promise<AuthUser | undefined> {
-    const rows = await this.em.fork().execute<UserRow[]>(`select id, username, role, venue_id from app_user where username = ?`, [username]);
+    const rows = await this.em.fork().execute<UserRow[]>(`select id, username, role, venue_id, all_venues from app_user where username = ?`, [username]);
     return rows[0] ? toUser(rows[0]) : undefined;
   }
 

@@ -8,6 +8,7 @@ export interface WebUserRow {
   display_name: string;
   role: StaffRole;
   venue_id: string | null;
+  all_venues: boolean;
   password_hash: string | null;
   totp_secret: string | null;
   totp_enabled_at: Date | null;

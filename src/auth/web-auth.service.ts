@@ -32,7 +32,7 @@ export interface WebSessionContext {
   displayName: string;
 }
 
-const toAuthUser = (u: WebUserRow): AuthUser => ({ id: u.id, username: u.username, role: u.role, venueId: u.venue_id ?? undefined });
+const toAuthUser = (u: WebUserRow): AuthUser => ({ id: u.id, username: u.username, role: u.role, venueId: u.venue_id ?? undefined, allVenues: u.all_venues });
 
 @Injectable()
 export class WebAuthService {

@@ -37,6 +37,9 @@ export interface CardDetail {
   allowedActions: { action: CardAction; label: string; reasonRequired: boolean; irreversible: boolean }[];
 }
 
+/** Whether the user sees only their own venue's cards. */
+export const ownVenueOnly = (user: AuthUser) => user.role === 'venue' && !user.allVenues;
+
 /** Staff roles that act on cards; the auditor and the administrator never do. */
 function actorRole(user: AuthUser): ActorRole | undefined {
   return user.role === 'auditor' || user.role === 'admin' ? undefined : user.role;
@@ -102,13 +105,13 @@ export class CardsService {
     return results;
   }
 
-  /** Venue staff see only their own venue's cards; everyone else sees all. */
+  /** Venue staff see only their own venue's cards, unless the ward widened them to all; everyone else sees all. */
   private scope(q: SearchQuery, user: AuthUser): SearchQuery {
-    return user.role === 'venue' ? { ...q, venue: [user.venueId ?? '-'] } : q;
+    return ownVenueOnly(user) ? { ...q, venue: [user.venueId ?? '-'] } : q;
   }
 
   private visible(view: CardView, user: AuthUser): boolean {
-    return user.role !== 'venue' || view.venueId === (user.venueId ?? '-');
+    return !ownVenueOnly(user) || view.venueId === (user.venueId ?? '-');
   }
 
   search(q: SearchQuery, user: AuthUser) {
@@ -146,7 +149,7 @@ export class CardsService {
     if (!role || !rolesFor(action).includes(role)) {
       throw new AuthException(AuthErrorCode.FORBIDDEN, `role ${user.role} may not ${action}`);
     }
-    if (user.role === 'venue') {
+    if (ownVenueOnly(user)) {
       const found = await this.cards.findView(cardId);
       if (!found || !this.visible(found.view, user)) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
     }

@@ -17,6 +17,9 @@ describe('individual number (My Number) detection', () => {
     expect(containsMyNumber('1234-5678-9012')).toBe(false);
     expect(containsMyNumber('江東区東陽4-11-28 123456789018')).toBe(true);
     expect(containsMyNumber('江東区東陽4-11-28-1203')).toBe(false);
+    // Other groupings of the same digits, and identifiers, are not read as one.
+    expect(containsMyNumber('12-3456-7890-18')).toBe(false);
+    expect(containsMyNumber('3f2a9c1e-1234-5678-9018-0a1b2c3d4e5f')).toBe(false);
     expect(containsMyNumber('電話 03-3647-9111、〒135-0016')).toBe(false);
     // A longer digit run is not a 12-digit number.
     expect(containsMyNumber('1123456789018')).toBe(false);

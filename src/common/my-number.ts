@@ -21,21 +21,22 @@ export function isValidMyNumber(digits: string): boolean {
 // Digit runs, allowing the separators people type inside a number (spaces, hyphens, dashes).
 const DIGIT_RUN = /\d(?:[\s\-‐‑–—−ー]?\d)*/g;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
- * Whether a string holds a valid individual number anywhere, in ASCII or full-width digits. Digit
- * groups joined by one separator ("1234 5678 9018", or an address number followed by one) are
- * tried as every consecutive sequence of groups that makes exactly 12 digits.
+ * Whether a string holds a valid individual number anywhere, in ASCII or full-width digits: twelve
+ * digits in a row, or written in the usual three groups of four ("1234 5678 9018", "1234-5678-9018").
+ * A UUID (the forms' idempotency keys) is an identifier, never a number someone typed.
  */
 export function containsMyNumber(text: string): boolean {
   const normalized = text.normalize('NFKC');
+  if (UUID.test(normalized.trim())) return false;
   for (const match of normalized.matchAll(DIGIT_RUN)) {
     const groups = match[0].split(/\D/);
     for (let i = 0; i < groups.length; i++) {
-      let digits = '';
-      for (let j = i; j < groups.length && digits.length < 12; j++) {
-        digits += groups[j];
-        if (digits.length === 12 && isValidMyNumber(digits)) return true;
-      }
+      if (groups[i].length === 12 && isValidMyNumber(groups[i])) return true;
+      const three = groups.slice(i, i + 3);
+      if (three.length === 3 && three.every((g) => g.length === 4) && isValidMyNumber(three.join(''))) return true;
     }
   }
   return false;

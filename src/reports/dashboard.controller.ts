@@ -4,6 +4,7 @@ import { TZDate } from '@date-fns/tz';
 import { startOfWeek } from 'date-fns';
 import type { Request } from 'express';
 import { Allow } from '../auth/auth.types.js';
+import { ownVenueOnly } from '../cards/cards.service.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
 import { WARD_CONFIG } from '../config/config.module.js';
 import type { WardConfig } from '../config/ward-config.js';
@@ -24,7 +25,7 @@ export class DashboardController {
   @Render('dashboard')
   async dashboard(@Req() req: Request & { web: WebSessionContext }) {
     // Venue staff see their own venue's figures.
-    const venue = req.web.user.role === 'venue' ? req.web.user.venueId : undefined;
+    const venue = ownVenueOnly(req.web.user) ? req.web.user.venueId : undefined;
     const weekStart = startOfWeek(new TZDate(Date.now(), 'Asia/Tokyo'), { weekStartsOn: 1 }).toISOString();
     const [byState, byRoute, week, proposals, late, lateCount, returned, noShows] = await Promise.all([
       this.reports.byState(venue),

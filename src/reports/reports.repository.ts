@@ -25,14 +25,15 @@ export class ReportsRepository {
          count(*) filter (where notice_mailed_at >= ?)::int mailed,
          count(*) filter (where state = 'reserved')::int reserved,
          count(*) filter (where issued_at >= ?)::int issued
-       from card where route = 'pickup' group by venue_id order by venue_id nulls last`,
-      [weekStart, weekStart],
+       from card where route = 'pickup' and (notice_mailed_at >= ? or state = 'reserved' or issued_at >= ?)
+       group by venue_id order by venue_id nulls last`,
+      [weekStart, weekStart, weekStart, weekStart],
     );
   }
 
   proposals(venueId?: string) {
     return this.run<{ kind: string; n: number }>(
-      `select k as kind, count(*)::int n from card, unnest(proposal_kinds) k ${venueId ? 'where venue_id = ?' : ''} group by k order by k`,
+      `select k as kind, count(*)::int n from card, unnest(proposal_kinds) k where proposal_kinds <> '{}' ${venueId ? 'and venue_id = ?' : ''} group by k order by k`,
       venueId ? [venueId] : [],
     );
   }

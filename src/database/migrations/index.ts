@@ -4,10 +4,14 @@ import { Migration20261124141146_initial } from './Migration20261124141146_initi
 import { Migration20261124150000_search_indexes } from './Migration20261124150000_search_indexes.js';
 import { Migration20261124160000_staff_workplace } from './Migration20261124160000_staff_workplace.js';
 import { Migration20261124170000_qa_book } from './Migration20261124170000_qa_book.js';
+import { Migration20261124180000_venue_scope } from './Migration20261124180000_venue_scope.js';
+import { Migration20261124190000_dashboard_indexes } from './Migration20261124190000_dashboard_indexes.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124141146_initial', class: Migration20261124141146_initial },
   { name: 'Migration20261124150000_search_indexes', class: Migration20261124150000_search_indexes },
   { name: 'Migration20261124160000_staff_workplace', class: Migration20261124160000_staff_workplace },
   { name: 'Migration20261124170000_qa_book', class: Migration20261124170000_qa_book },
+  { name: 'Migration20261124180000_venue_scope', class: Migration20261124180000_venue_scope },
+  { name: 'Migration20261124190000_dashboard_indexes', class: Migration20261124190000_dashboard_indexes },
 ];
