@@ -17,10 +17,8 @@ const STATUS: Record<AdminErrorCode, HttpStatus> = {
 };
 
 /** Errors of user administration; messages are shown on the admin pages, so they are in Japanese. */
-export class AdminException extends DomainException {
-  readonly status: HttpStatus;
+export class AdminException extends DomainException<AdminErrorCode> {
   constructor(code: AdminErrorCode, message: string, details?: unknown) {
-    super(code, message, details);
-    this.status = STATUS[code];
+    super(STATUS, code, message, details);
   }
 }

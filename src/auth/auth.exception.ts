@@ -17,11 +17,9 @@ const STATUS: Record<AuthErrorCode, HttpStatus> = {
   [AuthErrorCode.CSRF]: HttpStatus.FORBIDDEN,
 };
 
-export class AuthException extends DomainException {
-  readonly status: HttpStatus;
+export class AuthException extends DomainException<AuthErrorCode> {
   constructor(code: AuthErrorCode, message: string, details?: unknown) {
-    super(code, message, details);
-    this.status = STATUS[code];
+    super(STATUS, code, message, details);
   }
 }
 

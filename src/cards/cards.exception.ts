@@ -27,10 +27,8 @@ const STATUS: Record<CardsErrorCode, HttpStatus> = {
   [CardsErrorCode.WORKFLOW_UNAVAILABLE]: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
-export class CardsException extends DomainException {
-  readonly status: HttpStatus;
+export class CardsException extends DomainException<CardsErrorCode> {
   constructor(code: CardsErrorCode, message: string, details?: unknown) {
-    super(code, message, details);
-    this.status = STATUS[code];
+    super(STATUS, code, message, details);
   }
 }

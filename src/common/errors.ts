@@ -9,15 +9,18 @@ export interface ErrorBody {
   requestId?: string;
 }
 
-export abstract class DomainException extends Error {
-  abstract readonly status: HttpStatus;
-  constructor(
-    readonly code: string,
+/** A module's error: its code, from the module's enum, decides the HTTP status through the module's map. */
+export abstract class DomainException<C extends string = string> extends Error {
+  readonly status: HttpStatus;
+  protected constructor(
+    statuses: Record<C, HttpStatus>,
+    readonly code: C,
     message: string,
     readonly details?: unknown,
   ) {
     super(message);
     this.name = new.target.name;
+    this.status = statuses[code];
   }
 }
 
@@ -36,11 +39,9 @@ export interface FieldError {
   message: string;
 }
 
-export class CommonException extends DomainException {
-  readonly status: HttpStatus;
+export class CommonException extends DomainException<CommonErrorCode> {
   constructor(code: CommonErrorCode, message: string, details?: unknown) {
-    super(code, message, details);
-    this.status = COMMON_STATUS[code];
+    super(COMMON_STATUS, code, message, details);
   }
 
   static validation(fields: FieldError[]): CommonException {

@@ -13,10 +13,8 @@ const STATUS: Record<QaErrorCode, HttpStatus> = {
   [QaErrorCode.STALE_VERSION]: HttpStatus.CONFLICT,
 };
 
-export class QaException extends DomainException {
-  readonly status: HttpStatus;
+export class QaException extends DomainException<QaErrorCode> {
   constructor(code: QaErrorCode, message: string, details?: unknown) {
-    super(code, message, details);
-    this.status = STATUS[code];
+    super(STATUS, code, message, details);
   }
 }
