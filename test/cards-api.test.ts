@@ -161,22 +161,27 @@ describe('card API', () => {
       const folded = await sys.http('GET', `/api/cards?nameKana=${encodeURIComponent('ｳｴﾀﾞ')}`, { token: ward });
       expect(folded.json.items.map((c: { cardId: string }) => c.cardId)).toEqual([cards[3].cardId]);
 
-      const seen: string[] = [];
+      // Other test files register cards meanwhile; they are newer than the first page, so the pages
+      // must hold exactly the cards received up to the first one seen, newest first, none twice.
+      const seen: { cardId: string; receivedAt: string }[] = [];
       let cursor: string | null = null;
       do {
-        const page: { status: number; json: { items: { cardId: string }[]; nextCursor: string | null } } = await sys.http(
+        const page: { status: number; json: { items: { cardId: string; receivedAt: string }[]; nextCursor: string | null } } = await sys.http(
           'GET',
           `/api/cards?sort=-receivedAt&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
           { token: ward },
         );
         expect(page.status).toBe(200);
-        seen.push(...page.json.items.map((c) => c.cardId));
+        seen.push(...page.json.items.map((c) => ({ cardId: c.cardId, receivedAt: c.receivedAt })));
         cursor = page.json.nextCursor;
       } while (cursor);
-      expect(new Set(seen).size).toBe(seen.length);
-      for (const c of cards) expect(seen).toContain(c.cardId);
-      const all = await sys.sql<{ n: string }>(`select count(*) n from card`);
-      expect(seen.length).toBe(Number(all[0].n));
+      const ids = seen.map((c) => c.cardId);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const c of cards) expect(ids).toContain(c.cardId);
+      const times = seen.map((c) => Date.parse(c.receivedAt));
+      expect(times).toEqual([...times].sort((a, b) => b - a));
+      const upToFirst = await sys.sql<{ n: string }>(`select count(*) n from card where received_at <= ?`, [seen[0].receivedAt]);
+      expect(ids.length).toBe(Number(upToFirst[0].n));
     });
 
     it('exports the search as CSV: UTF-8 with BOM, or Shift_JIS', async () => {
