@@ -2,11 +2,11 @@
  * Card registration pages (R-2.3): one card by form, or many from a CSV file with a dry run first.
  * Registration itself is CardsService.register, as for the API.
  */
-import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Body, Controller, Get, Inject, Injectable, type NestMiddleware, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
+import multer from 'multer';
 import { AccessLogService } from '../audit/access-log.service.js';
 import { Allow } from '../auth/auth.types.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
@@ -43,14 +43,6 @@ interface UploadedCsv {
 type UploadRequest = Request & { web: WebSessionContext; file?: UploadedCsv; uploadError?: 'too_large' | 'bad_form' };
 type WebRequest = Request & { web: WebSessionContext };
 
-/** multer as @nestjs/platform-express bundles it (no types of its own are installed). */
-type MulterHandler = (req: Request, res: Response, done: (err?: unknown) => void) => void;
-interface Multer {
-  (options: { storage: unknown; limits: Record<string, number> }): { single(field: string): MulterHandler };
-  memoryStorage(): unknown;
-  MulterError: new (...args: never[]) => Error & { code: string };
-}
-const multer = createRequire(createRequire(import.meta.url).resolve('@nestjs/platform-express'))('multer') as Multer;
 
 export const UPLOAD_PATH = 'register/csv';
 
