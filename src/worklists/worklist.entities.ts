@@ -21,6 +21,9 @@ export const BulkJob = defineEntity({
     failures: p.json().nullable(),
     /** running, finished */
     status: p.string().length(20).default('running'),
+    /** The API process working on the job, and when it last made progress: one process at a time. */
+    claimedBy: p.string().length(64).nullable(),
+    heartbeatAt: p.datetime().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
     finishedAt: p.datetime().nullable(),
   },

@@ -1,8 +1,10 @@
 /**
  * Worklists and bulk decisions. A bulk approval runs in the background, one Update per card with
  * the idempotency key `bulk-<job>-<card>`: a reload, a second click (same job key) or a restart of
- * the API (running jobs resume) never applies anything twice.
+ * the API (running jobs resume) never applies anything twice. One API process works on a job at a
+ * time: it claims the job and keeps a heartbeat; another takes over only a job gone quiet.
  */
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthUser } from '../auth/auth.types.js';
@@ -36,11 +38,15 @@ export const APPROVAL: Record<ProposalKind, CardAction> = {
 };
 
 const CONCURRENCY = 4;
+/** A job whose owner has made no progress for this long is taken over by another process. */
+const STALE_AFTER = '2 minutes';
 
 @Injectable()
 export class WorklistsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('worklists');
   private readonly running = new Map<string, Promise<void>>();
+  /** This process, as the owner of the jobs it claims. */
+  private readonly processId = randomUUID();
   private stopping = false;
 
   constructor(
@@ -80,26 +86,37 @@ export class WorklistsService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async process(id: string): Promise<void> {
-    const job = (await this.run<BulkJobRow>(`select * from bulk_job where id = ?`, [id]))[0];
-    if (!job || job.status !== 'running') return;
+    const job = (
+      await this.run<BulkJobRow>(
+        // The owner goes through every card again (their keys make repeats no-ops), so it counts afresh.
+        `update bulk_job set claimed_by = ?, heartbeat_at = now(), done = 0, failed = 0, failures = '{}'
+         where id = ? and status = 'running' and (claimed_by is null or claimed_by = ? or heartbeat_at < now() - interval '${STALE_AFTER}')
+         returning *`,
+        [this.processId, id, this.processId],
+      )
+    )[0];
+    // Finished, or another process is working on it.
+    if (!job) return;
     const user: AuthUser = { id: job.user_id, username: job.username, role: job.role };
-    const failures: Record<string, string> = {};
     let next = 0;
-    let done = 0;
     const worker = async () => {
       while (next < job.card_ids.length && !this.stopping) {
         const cardId = job.card_ids[next++];
+        let failure: string | undefined;
         try {
           await this.cards.act(cardId, job.action, { reason: job.reason ?? undefined, data: job.data ?? undefined }, user, `bulk-${job.id}-${cardId}`, 'web');
         } catch (e) {
-          failures[cardId] = (e as Error).message.slice(0, 300);
+          failure = (e as Error).message.slice(0, 300);
         }
-        done++;
-        await this.run(`update bulk_job set done = ?, failed = ?, failures = ?::jsonb where id = ?`, [done, Object.keys(failures).length, JSON.stringify(failures), job.id]);
+        // Counted in the database, so that the workers' writes never overwrite each other.
+        await this.run(
+          `update bulk_job set done = done + 1, failed = failed + ?, failures = failures || ?::jsonb, heartbeat_at = now() where id = ? and claimed_by = ?`,
+          [failure ? 1 : 0, JSON.stringify(failure ? { [cardId]: failure } : {}), job.id, this.processId],
+        );
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    if (!this.stopping) await this.run(`update bulk_job set status = 'finished', finished_at = now() where id = ?`, [job.id]);
+    if (!this.stopping) await this.run(`update bulk_job set status = 'finished', finished_at = now() where id = ? and claimed_by = ?`, [job.id, this.processId]);
   }
 
   /** Jobs cut short by a restart carry on; their per-card keys make the repeats no-ops. */

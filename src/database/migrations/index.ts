@@ -6,6 +6,7 @@ import { Migration20261124160000_staff_workplace } from './Migration202611241600
 import { Migration20261124170000_qa_book } from './Migration20261124170000_qa_book.js';
 import { Migration20261124180000_venue_scope } from './Migration20261124180000_venue_scope.js';
 import { Migration20261124190000_dashboard_indexes } from './Migration20261124190000_dashboard_indexes.js';
+import { Migration20261124200000_bulk_job_claim } from './Migration20261124200000_bulk_job_claim.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124141146_initial', class: Migration20261124141146_initial },
@@ -14,4 +15,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261124170000_qa_book', class: Migration20261124170000_qa_book },
   { name: 'Migration20261124180000_venue_scope', class: Migration20261124180000_venue_scope },
   { name: 'Migration20261124190000_dashboard_indexes', class: Migration20261124190000_dashboard_indexes },
+  { name: 'Migration20261124200000_bulk_job_claim', class: Migration20261124200000_bulk_job_claim },
 ];
