@@ -1,18 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { StaffRole } from '../../workflows/card-state-machine.js';
+import type { WebUserRow } from '../auth/web-auth.repository.js';
 
-export interface AdminUserRow {
-  id: string;
-  username: string;
-  display_name: string;
-  role: StaffRole;
-  venue_id: string | null;
-  all_venues: boolean;
+/** A user as the admin pages show them: never the password hash or the second-factor secret. */
+export interface AdminUserRow extends Omit<WebUserRow, 'password_hash' | 'totp_secret'> {
   created_at: Date;
-  disabled_at: Date | null;
-  locked_at: Date | null;
-  totp_enabled_at: Date | null;
   has_password: boolean;
   last_sign_in_at: Date | null;
 }
