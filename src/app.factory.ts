@@ -24,14 +24,29 @@ export async function createApp(): Promise<NestExpressApplication> {
   app.use(cookieParser());
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  // Strict headers for the pages: no inline script or style, no framing. Swagger UI keeps its own.
+  // Strict headers for the pages: no inline script or style, no framing. HSTS in production.
+  const production = process.env.NODE_ENV === 'production';
+  const hsts = production ? { maxAge: 31_536_000, includeSubDomains: true } : false;
   const pageHeaders = helmet({
     contentSecurityPolicy: {
       directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'"], scriptSrc: ["'self'"], formAction: ["'self'"], frameAncestors: ["'none'"], upgradeInsecureRequests: null },
     },
-    hsts: false,
+    hsts,
   });
-  app.use((req: { path: string }, res: unknown, next: () => void) => (req.path.startsWith('/api/docs') ? next() : (pageHeaders as (a: unknown, b: unknown, c: unknown) => void)(req, res, next)));
+  // Swagger UI loads its own script files and sets inline styles: the same policy, with inline styles allowed.
+  const docsHeaders = helmet({
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'", "'unsafe-inline'"], scriptSrc: ["'self'"], formAction: ["'self'"], frameAncestors: ["'none'"], upgradeInsecureRequests: null },
+    },
+    frameguard: { action: 'deny' },
+    hsts,
+  });
+  type Middleware = (a: unknown, b: unknown, c: unknown) => void;
+  app.use((req: { path: string }, res: { setHeader(name: string, value: string): void }, next: () => void) => {
+    // Pages, card JSON and exports hold personal data: nothing but the static assets may be cached.
+    if (!req.path.startsWith('/assets/')) res.setHeader('Cache-Control', 'no-store');
+    (req.path.startsWith('/api/docs') ? (docsHeaders as Middleware) : (pageHeaders as Middleware))(req, res, next);
+  });
   app.useStaticAssets(join(here, 'web/assets'), { prefix: '/assets/', maxAge: '1h' });
   app.useStaticAssets(tokensDir, { prefix: '/assets/', maxAge: '1h' });
   app.setBaseViewsDir(join(here, 'web/views'));

@@ -19,6 +19,8 @@ export const AppUser = defineEntity({
     /** The TOTP secret, encrypted with the server's data key (AES-256-GCM). */
     totpSecret: p.text().nullable(),
     totpEnabledAt: p.datetime().nullable(),
+    /** The last TOTP time step (Unix time / 30 s) used to sign in: a code is accepted once. */
+    totpLastStep: p.bigint('number').nullable(),
     /** Set after too many failed sign-ins; an administrator unlocks it. */
     lockedAt: p.datetime().nullable(),
   },

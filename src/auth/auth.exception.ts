@@ -7,6 +7,8 @@ export enum AuthErrorCode {
   USER_NOT_FOUND = 'USER_NOT_FOUND',
   USER_EXISTS = 'USER_EXISTS',
   CSRF = 'CSRF',
+  CROSS_SITE = 'CROSS_SITE',
+  TOO_MANY_REQUESTS = 'TOO_MANY_REQUESTS',
 }
 
 const STATUS: Record<AuthErrorCode, HttpStatus> = {
@@ -15,6 +17,8 @@ const STATUS: Record<AuthErrorCode, HttpStatus> = {
   [AuthErrorCode.USER_NOT_FOUND]: HttpStatus.NOT_FOUND,
   [AuthErrorCode.USER_EXISTS]: HttpStatus.CONFLICT,
   [AuthErrorCode.CSRF]: HttpStatus.FORBIDDEN,
+  [AuthErrorCode.CROSS_SITE]: HttpStatus.FORBIDDEN,
+  [AuthErrorCode.TOO_MANY_REQUESTS]: HttpStatus.TOO_MANY_REQUESTS,
 };
 
 export class AuthException extends DomainException<AuthErrorCode> {

@@ -12,6 +12,7 @@ export interface WebUserRow {
   password_hash: string | null;
   totp_secret: string | null;
   totp_enabled_at: Date | null;
+  totp_last_step: string | number | null;
   locked_at: Date | null;
   disabled_at: Date | null;
 }
@@ -80,8 +81,14 @@ export class WebAuthRepository {
     await this.run(`update app_user set password_hash = ? where id = ?`, [hash, userId]);
   }
 
-  async setTotp(userId: string, sealedSecret: string | null, enabled: boolean): Promise<void> {
-    await this.run(`update app_user set totp_secret = ?, totp_enabled_at = ${enabled ? 'now()' : 'null'} where id = ?`, [sealedSecret, userId]);
+  async setTotp(userId: string, sealedSecret: string | null, enabled: boolean, lastStep: number | null = null): Promise<void> {
+    await this.run(`update app_user set totp_secret = ?, totp_enabled_at = ${enabled ? 'now()' : 'null'}, totp_last_step = ? where id = ?`, [sealedSecret, lastStep, userId]);
+  }
+
+  /** Records a TOTP time step as used; false if this user has used it (or a later one) already. */
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    const rows = await this.run(`update app_user set totp_last_step = ? where id = ? and (totp_last_step is null or totp_last_step < ?) returning id`, [step, userId, step]);
+    return rows.length > 0;
   }
 
   async replaceRecoveryCodes(userId: string, hashes: string[]): Promise<void> {

@@ -26,6 +26,8 @@ export type SignInResult =
   | { ok: true; token: string; session: SessionRow; user: WebUserRow; next: 'done' | 'totp' | 'totp-setup' }
   | { ok: false; reason: 'invalid' | 'locked' };
 
+export type SecondFactorResult = { ok: true; token: string; session: SessionRow } | { ok: false; reason: 'invalid' | 'locked' };
+
 export interface WebSessionContext {
   session: SessionRow;
   user: AuthUser;
@@ -102,42 +104,108 @@ export class WebAuthService {
     return this.repo.activeSessions(userId);
   }
 
-  /** Checks a TOTP code or a recovery code for the session's user; marks the session verified. */
-  async verifySecondFactor(ctx: { session: SessionRow }, code: string): Promise<boolean> {
+  /** The time step a code matches (checked against `totp_last_step`), or undefined. */
+  private async totpStep(sealedSecret: string, code: string): Promise<number | undefined> {
+    if (!/^\d{6}$/.test(code)) return undefined;
+    const r = await verifyTotp({ secret: decrypt(this.config.dataKey, sealedSecret), token: code, epochTolerance: 30 });
+    if (!r.valid) return undefined;
+    const epoch = 'epoch' in r && typeof r.epoch === 'number' ? r.epoch : Math.floor(Date.now() / 1000) + r.delta * 30;
+    return Math.floor(epoch / 30);
+  }
+
+  /**
+   * Checks a TOTP code (each time step once per user) or a recovery code for the session's user.
+   * A failure counts towards the account lock like a wrong password. On success the session is
+   * replaced by a new, verified one (a new token: the password-only token dies).
+   */
+  async verifySecondFactor(ctx: { session: SessionRow }, code: string, ip?: string, userAgent?: string): Promise<SecondFactorResult> {
     const user = await this.repo.userById(ctx.session.user_id);
-    if (!user?.totp_secret || !user.totp_enabled_at) return false;
+    if (!user?.totp_secret || !user.totp_enabled_at) return { ok: false, reason: 'invalid' };
     const clean = code.replace(/\s/g, '');
     let ok = false;
     if (/^\d{6}$/.test(clean)) {
-      ok = (await verifyTotp({ secret: decrypt(this.config.dataKey, user.totp_secret), token: clean, epochTolerance: 30 })).valid;
+      const step = await this.totpStep(user.totp_secret, clean);
+      ok = step !== undefined && (await this.repo.useTotpStep(user.id, step));
     } else if (/^[a-z0-9-]{8,20}$/i.test(clean)) {
       ok = await this.repo.useRecoveryCode(user.id, sha256(clean.toLowerCase().replace(/-/g, '')));
     }
     await this.repo.recordAttempt(user.id, user.username, ok, 'totp');
-    if (ok) await this.repo.setMfaVerified(ctx.session.id);
-    return ok;
+    if (!ok) {
+      if ((await this.repo.failuresSince(user.id, new Date(Date.now() - LOCK_WINDOW_MS))) >= LOCK_AFTER_FAILURES) {
+        await this.repo.lock(user.id);
+        await this.repo.endSession(ctx.session.id);
+        return { ok: false, reason: 'locked' };
+      }
+      return { ok: false, reason: 'invalid' };
+    }
+    return { ok: true, ...(await this.rotate(ctx.session, ip, userAgent)) };
   }
 
-  /** Starts enrolment: a new secret (kept encrypted, not yet enabled) and its QR code. */
-  async beginTotpSetup(userId: string): Promise<{ secret: string; qrSvg: string; uri: string }> {
-    const user = (await this.repo.userById(userId))!;
-    const secret = generateSecret();
-    await this.repo.setTotp(userId, encrypt(this.config.dataKey, secret), false);
-    const uri = generateURI({ issuer: '個人番号カード交付 進捗管理', label: user.username, secret });
-    return { secret, uri, qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 1, width: 200 }) };
+  /** A new verified session in place of a password-only one. */
+  private async rotate(old: SessionRow, ip?: string, userAgent?: string) {
+    await this.repo.endSession(old.id);
+    return this.newSession(old.user_id, true, ip, userAgent);
   }
 
-  /** Confirms enrolment with a first code; returns the recovery codes (shown once) or undefined. */
-  async confirmTotpSetup(ctx: { session: SessionRow }, code: string): Promise<string[] | undefined> {
+  /**
+   * Who may enrol: a user with no second factor (first sign-in, or after an administrator's
+   * reset), or a user who has given the current factor in this session (re-enrolment, which also
+   * asks for a current code when confirming).
+   */
+  async enrolment(ctx: { session: SessionRow }): Promise<'first' | 'again' | 'refused'> {
     const user = await this.repo.userById(ctx.session.user_id);
-    if (!user?.totp_secret || user.totp_enabled_at) return undefined;
-    const valid = (await verifyTotp({ secret: decrypt(this.config.dataKey, user.totp_secret), token: code.replace(/\s/g, ''), epochTolerance: 30 })).valid;
-    if (!valid) return undefined;
-    await this.repo.setTotp(user.id, user.totp_secret, true);
+    if (!user) return 'refused';
+    if (!user.totp_enabled_at) return 'first';
+    return ctx.session.mfa_verified ? 'again' : 'refused';
+  }
+
+  /**
+   * A new secret and its QR code, changing nothing: the secret travels sealed (and bound to the
+   * session) in the form until a code confirms it.
+   */
+  async prepareTotpSetup(ctx: { session: SessionRow }): Promise<{ secret: string; qrSvg: string; uri: string; sealed: string }> {
+    const user = (await this.repo.userById(ctx.session.user_id))!;
+    const secret = generateSecret();
+    const uri = generateURI({ issuer: '個人番号カード交付 進捗管理', label: user.username, secret });
+    const sealed = encrypt(this.config.dataKey, `totp-setup|${ctx.session.id}|${Date.now()}|${secret}`);
+    return { secret, uri, sealed, qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 1, width: 200 }) };
+  }
+
+  /**
+   * Confirms enrolment with a first code of the new secret (and, for re-enrolment, a code of the
+   * current one); returns the recovery codes (shown once) and the new session's token.
+   */
+  async confirmTotpSetup(
+    ctx: { session: SessionRow },
+    input: { sealed: string; code: string; currentCode?: string },
+    ip?: string,
+    userAgent?: string,
+  ): Promise<{ ok: true; codes: string[]; token: string } | { ok: false; reason: 'refused' | 'invalid' | 'current' }> {
+    const mode = await this.enrolment(ctx);
+    if (mode === 'refused') return { ok: false, reason: 'refused' };
+    let secret: string | undefined;
+    try {
+      const [tag, sessionId, at, value] = decrypt(this.config.dataKey, input.sealed).split('|');
+      if (tag === 'totp-setup' && sessionId === ctx.session.id && Date.now() - Number(at) < 30 * 60_000) secret = value;
+    } catch {
+      secret = undefined;
+    }
+    if (!secret) return { ok: false, reason: 'invalid' };
+    const user = (await this.repo.userById(ctx.session.user_id))!;
+    if (mode === 'again') {
+      const step = user.totp_secret ? await this.totpStep(user.totp_secret, (input.currentCode ?? '').replace(/\s/g, '')) : undefined;
+      const current = step !== undefined && (await this.repo.useTotpStep(user.id, step));
+      await this.repo.recordAttempt(user.id, user.username, current, 'totp');
+      if (!current) return { ok: false, reason: 'current' };
+    }
+    const sealedSecret = encrypt(this.config.dataKey, secret);
+    const step = await this.totpStep(sealedSecret, input.code.replace(/\s/g, ''));
+    if (step === undefined) return { ok: false, reason: 'invalid' };
+    await this.repo.setTotp(user.id, sealedSecret, true, step);
     const codes = Array.from({ length: 10 }, () => randomBytes(5).toString('hex'));
     await this.repo.replaceRecoveryCodes(user.id, codes.map((c) => sha256(c)));
-    await this.repo.setMfaVerified(ctx.session.id);
-    return codes.map((c) => `${c.slice(0, 5)}-${c.slice(5)}`);
+    const { token } = await this.rotate(ctx.session, ip, userAgent);
+    return { ok: true, token, codes: codes.map((c) => `${c.slice(0, 5)}-${c.slice(5)}`) };
   }
 
   async setPassword(username: string, password: string): Promise<void> {
@@ -160,5 +228,6 @@ export class WebAuthService {
   }
 
   static generateSecret = generateSecret;
-  static totp = (secret: string) => generate({ secret });
+  /** The code of the current time step, or of `step` (for tests that sign in twice within 30 s). */
+  static totp = (secret: string, step?: number) => generate({ secret, ...(step === undefined ? {} : { epoch: step * 30 }) });
 }

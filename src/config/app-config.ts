@@ -17,6 +17,11 @@ const schema = z.object({
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
     .optional(),
+  /** Throttles (see ARCHITECTURE.md, "Sign-in throttling"): failures allowed per window, then 429 until the block ends. */
+  THROTTLE_SIGNIN_PER_ADDRESS_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(10),
+  THROTTLE_SIGNIN_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(30),
+  THROTTLE_TOKEN_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(30),
+  THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
 });
 
 export type AppConfig = z.infer<typeof schema> & {

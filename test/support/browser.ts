@@ -15,6 +15,20 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
+/** Each TOTP time step is accepted once per user: a later sign-in with the same secret uses the next step (or waits for it). */
+const usedSteps = new Map<string, number>();
+export async function totpCode(secret: string): Promise<string> {
+  for (;;) {
+    const now = Math.floor(Date.now() / 30_000);
+    const step = Math.max(now, (usedSteps.get(secret) ?? -1) + 1);
+    if (step <= now + 1) {
+      usedSteps.set(secret, step);
+      return WebAuthService.totp(secret, step);
+    }
+    await new Promise((r) => setTimeout(r, 30_000 - (Date.now() % 30_000) + 50));
+  }
+}
+
 export async function signIn(page: Page, baseUrl: string, user: { username: string; password: string; totpSecret?: string }): Promise<void> {
   await page.goto(`${baseUrl}/login`);
   await page.getByLabel('ユーザー名').fill(user.username);
@@ -22,7 +36,7 @@ export async function signIn(page: Page, baseUrl: string, user: { username: stri
   await page.getByRole('button', { name: 'ログイン' }).click();
   if (user.totpSecret) {
     await page.waitForURL(/\/login\/totp/);
-    await page.getByLabel('確認コード').fill(await WebAuthService.totp(user.totpSecret));
+    await page.getByLabel('確認コード').fill(await totpCode(user.totpSecret));
     await page.getByRole('button', { name: '確認' }).click();
   }
   await page.waitForURL((url) => !url.pathname.startsWith('/login'));
