@@ -32,6 +32,8 @@ export async function createApp(): Promise<NestExpressApplication> {
       directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'"], scriptSrc: ["'self'"], formAction: ["'self'"], frameAncestors: ["'none'"], upgradeInsecureRequests: null },
     },
     hsts,
+    // Not helmet's no-referrer: with it browsers send `Origin: null` on the site's own forms, which the same-site check refuses.
+    referrerPolicy: { policy: 'same-origin' },
   });
   // Swagger UI loads its own script files and sets inline styles: the same policy, with inline styles allowed.
   const docsHeaders = helmet({
