@@ -130,7 +130,8 @@ describe('sign-in security over HTTP', () => {
       expect(c.session).not.toBe(passwordOnly);
       expect((await c.send('GET', '/cards')).status).toBe(200);
 
-      // Again, from the verified session: the current code is required.
+      // Again, from the verified session (linked from the sessions page): the current code is required.
+      expect((await c.send('GET', '/account/sessions')).text).toContain('href="/login/totp-setup?next=%2Faccount%2Fsessions"');
       const again = (await c.send('GET', '/login/totp-setup')).text;
       expect(again).toContain('現在の確認コード');
       const newSecret = /<code>([A-Z2-7]+)<\/code>/.exec(again)![1];
@@ -264,6 +265,9 @@ describe('sign-in security over HTTP', () => {
       forged.jar.set('kc_dev_login_csrf', shaped);
       expect((await forged.send('POST', '/login', { _csrf: shaped, username: office.username, password: office.password })).status).toBe(403);
       expect(forged.session).toBeUndefined();
+      // Fields are bounded: an overlong name is a bad request, not a sign-in attempt.
+      const long = await real.send('POST', '/login', { _csrf: token, username: 'x'.repeat(101), password: 'x' });
+      expect(long.status).toBe(400);
       // The server's own pair signs in.
       expect((await real.send('POST', '/login', { _csrf: token, username: office.username, password: office.password })).location).toBe('/');
     });

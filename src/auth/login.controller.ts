@@ -60,11 +60,10 @@ export class LoginController {
   @Post('login')
   @Public()
   async signIn(@Body() rawBody: unknown, @Req() req: WebRequest, @Res() res: Response) {
-    const parsed = signInForm.safeParse(rawBody ?? {});
-    if (!parsed.success || !checkLoginCsrf(this.config.dataKey, parsed.data._csrf, req.cookies?.[this.cookies.loginCsrf])) {
+    if (!checkLoginCsrf(this.config.dataKey, (rawBody as { _csrf?: unknown } | undefined)?._csrf, req.cookies?.[this.cookies.loginCsrf])) {
       throw new AuthException(AuthErrorCode.CSRF, 'the sign-in form expired; open it again');
     }
-    const body = parsed.data;
+    const body = parseOrThrow(signInForm, rawBody);
     const username = body.username.trim();
     const next = safeNext(body.next);
     const wait = await this.throttle.signInWait(req.ip, username);
@@ -169,7 +168,7 @@ export class LoginController {
   @Render('sessions')
   async sessions(@Req() req: WebRequest) {
     const sessions = await this.webAuth.activeSessions(req.web!.user.id);
-    return { title: 'セッション', nav: 'sessions', web: req.web, sessions: sessions.map((s) => ({ ...s, current: s.id === req.web!.session.id })) };
+    return { title: 'セッション', nav: 'sessions', web: req.web, secondFactor: MFA_ROLES.includes(req.web!.user.role), sessions: sessions.map((s) => ({ ...s, current: s.id === req.web!.session.id })) };
   }
 
   @Post('account/sessions/:id/end')

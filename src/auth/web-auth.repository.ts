@@ -12,7 +12,6 @@ export interface WebUserRow {
   password_hash: string | null;
   totp_secret: string | null;
   totp_enabled_at: Date | null;
-  totp_last_step: string | number | null;
   locked_at: Date | null;
   disabled_at: Date | null;
 }
