@@ -9,6 +9,8 @@ import helmet from 'helmet';
 import hbs from 'hbs';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import type { AppConfig } from './config/app-config.js';
+import { APP_CONFIG } from './config/config.module.js';
 import { registerViewHelpers } from './web/view-helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,7 +25,7 @@ export async function createApp(): Promise<NestExpressApplication> {
   app.useBodyParser('urlencoded', { extended: false, limit: '256kb' });
   app.use(cookieParser());
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', app.get<AppConfig>(APP_CONFIG).TRUST_PROXY.split(',').map((v) => v.trim()).filter(Boolean));
   // Strict headers for the pages: no inline script or style, no framing. HSTS in production.
   const production = process.env.NODE_ENV === 'production';
   const hsts = production ? { maxAge: 31_536_000, includeSubDomains: true } : false;

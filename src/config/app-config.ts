@@ -17,6 +17,15 @@ const schema = z.object({
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
     .optional(),
+  /**
+   * Which proxies' `X-Forwarded-For` is believed (Express `trust proxy`: names such as loopback or
+   * uniquelocal, addresses, CIDR ranges, comma-separated). Client addresses feed the throttles.
+   */
+  TRUST_PROXY: z
+    .string()
+    .max(300)
+    .regex(/^[\w.:/, ]+$/, 'names (loopback, linklocal, uniquelocal), addresses or CIDR ranges, comma-separated')
+    .default('loopback'),
   /** Throttles (see ARCHITECTURE.md, "Sign-in throttling"): failures allowed per window, then 429 until the block ends. */
   THROTTLE_SIGNIN_PER_ADDRESS_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(10),
   THROTTLE_SIGNIN_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(30),
