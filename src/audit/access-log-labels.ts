@@ -15,6 +15,8 @@ export const ACCESS_KIND_LABELS: Record<string, string> = {
 
 const WORKLIST_LABELS: Record<string, string> = { ...PROPOSAL_LABELS, late: '通知書発送の期限超過', on_hold: '保留（引き抜き）中' };
 
+const QA_LABELS: Record<string, string> = { reported: '質問の報告', drafted: '回答の下書き', edited: '編集', approved: '承認', retired: '廃止' };
+
 const FIXED: Record<string, string> = {
   'card page': 'カード画面',
   'card detail': 'カード詳細（API）',
@@ -33,7 +35,10 @@ const PATTERNS: [RegExp, (m: RegExpMatchArray) => string][] = [
   [/^search ?(.*)$/, (m) => `検索（${conditions(m[1])}）`],
   [/^access log export of (\d+) entries$/, (m) => `アクセスログのCSV出力 ${m[1]}件`],
   [/^access log view ?(.*)$/, (m) => `アクセスログの閲覧（${conditions(m[1])}）`],
-  [/^registered (\d+) of (\d+)$/, (m) => `${m[2]}件を登録（うち新規 ${m[1]}件）`],
+  [/^registered (\d+) of (\d+)( \(form\))?$/, (m) => `${m[2]}件を登録（うち新規 ${m[1]}件${m[3] ? '、画面から' : ''}）`],
+  [/^csv upload: registered (\d+) of (\d+)( \(interrupted\))?$/, (m) => `CSVで${m[2]}件を登録（うち新規 ${m[1]}件${m[3] ? '、中断' : ''}）`],
+  [/^qa (\S+) (\w+) v(\d+)$/, (m) => `Q&A ${m[1]}：${QA_LABELS[m[2]] ?? m[2]}（第${m[3]}版）`],
+  [/^admin: (.*)$/, (m) => `ユーザー管理：${m[1]}`],
   [/^(GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) (\d{3})$/, (m) => `${m[1]} ${m[2]} を拒否（${m[3] === '404' ? '見つからないか権限外' : '権限なし'}、${m[3]}）`],
 ];
 
