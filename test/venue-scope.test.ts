@@ -71,6 +71,9 @@ describe('venue scope', () => {
     expect(res!.status()).toBe(403);
     await page.getByText('あなたの担当会場ではありません').first().waitFor();
     for (const c of other) expect(await page.content()).not.toContain(c.cardId);
+    // The search form offers only the user's own venue.
+    await page.goto(`${sys.baseUrl}/cards`);
+    expect(await page.locator('#venue option').evaluateAll((os) => os.map((o) => o.getAttribute('value')))).toEqual(['', 'oshima']);
   });
 
   it("leads the administrator only to pages the administrator may use", async () => {

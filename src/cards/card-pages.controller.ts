@@ -122,7 +122,7 @@ export class CardPagesController {
       })),
       states: STATES.map((s) => ({ value: s, label: STATE_LABELS[s], selected: params.state === s })),
       routes: ROUTES.map((r) => ({ value: r, label: ROUTE_LABELS[r], selected: params.route === r })),
-      venues: this.ward.venues.map((v) => ({ value: v.id, label: v.name, selected: params.venue === v.id })),
+      venues: this.ward.venues.filter((v) => VenueScope.of(req.web.user).allows(v.id)).map((v) => ({ value: v.id, label: v.name, selected: params.venue === v.id })),
       proposals: [...PROPOSAL_KINDS.map((k) => ({ value: k, label: PROPOSAL_LABELS[k] })), { value: 'any', label: 'いずれかの提案あり' }].map((p) => ({ ...p, selected: params.proposal === p.value })),
     });
   }
