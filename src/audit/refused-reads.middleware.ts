@@ -1,4 +1,4 @@
-import { Injectable, type NestMiddleware } from '@nestjs/common';
+import { Injectable, Logger, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth.types.js';
 import { containsMyNumber } from '../common/my-number.js';
@@ -15,6 +15,8 @@ const NOT_CARDS = new Set(['saved-searches']);
  */
 @Injectable()
 export class RefusedReadsMiddleware implements NestMiddleware {
+  private readonly logger = new Logger('access-log');
+
   constructor(private readonly accessLog: AccessLogService) {}
 
   use(req: Request, res: Response, next: NextFunction): void {
@@ -42,7 +44,7 @@ export class RefusedReadsMiddleware implements NestMiddleware {
           ip: req.ip,
           requestId: String(req.id ?? ''),
         })
-        .catch(() => undefined);
+        .catch((e: unknown) => this.logger.error({ err: e instanceof Error ? e.name : 'unknown', path: req.route?.path }, 'could not record a refused card request'));
     });
     next();
   }
