@@ -114,9 +114,10 @@ describe('access log', () => {
     while (!isValidMyNumber(String(myNumber))) myNumber++;
     expect((await sys.http('GET', `/api/cards/${myNumber}`, { token: callcenter })).status).toBeGreaterThanOrEqual(400);
 
+    // Written when the response has finished: wait for both.
     const apiRefusals = await eventually(async () => {
       const rows = await entries(`kind = 'refused' and user_id in (?, ?)`, [venueUser, callcenterUser]);
-      return rows.length >= 2 && rows;
+      return rows.some((r) => r.user_id === venueUser) && rows.some((r) => r.detail.endsWith('403')) && rows;
     });
     expect(apiRefusals).toEqual(
       expect.arrayContaining([
@@ -135,7 +136,7 @@ describe('access log', () => {
       const rows = await entries(`kind = 'refused' and user_id = ?`, [webVenue.username]);
       return rows.length >= 2 && rows;
     });
-    expect(pageRefusals.map((r) => [r.channel, r.card_ids, r.detail])).toEqual([
+    expect(pageRefusals.map((r) => [r.channel, r.card_ids, r.detail]).sort()).toEqual([
       ['web', [toyosu.cardId], 'GET /cards/:cardId 404'],
       ['web', [toyosu.cardId], 'GET /cards/:cardId/history 403'],
     ]);
