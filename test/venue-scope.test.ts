@@ -24,7 +24,7 @@ describe('venue scope', () => {
     // The read model as the timers and actions would leave it: late, one returned notice, mailed this week.
     await sys.sql(`update card set venue_id = 'oshima' where card_id in (?, ?)`, own.map((c) => c.cardId));
     await sys.sql(`update card set venue_id = 'toyosu', notice_mailed_at = now() where card_id in (?, ?)`, other.map((c) => c.cardId));
-    await sys.sql(`update card set late = true, received_at = now() - interval '30 days' where card_id in (?, ?, ?, ?)`, all);
+    await sys.sql(`update card set late = true where card_id in (?, ?, ?, ?)`, all);
     await sys.sql(`update card set state = 'notice_returned' where card_id = ?`, [other[0].cardId]);
   });
   afterAll(async () => {
