@@ -29,13 +29,15 @@ const USAGE = `usage: npm run cli -- <command>
   card replay CARD_ID                           replays the card's history against the current workflow code
   card history CARD_ID [--out FILE]             writes the card's Temporal history as JSON
   policy apply                                  sends the ward's current policy to every open card
-  db migrate                                    applies pending migrations
+  db migrate                                    applies pending migrations (as MIGRATION_DATABASE_URL, the owner)
   db migration:create [NAME]                    writes a migration for entity changes`;
 
-function endpoints(): { databaseUrl?: string; temporalAddress: string } {
+function endpoints(): { databaseUrl?: string; migrationDatabaseUrl?: string; temporalAddress: string } {
   const local = existsSync('.data/local-stack.json') ? JSON.parse(readFileSync('.data/local-stack.json', 'utf8')) : {};
   return {
     databaseUrl: process.env.DATABASE_URL ?? local.databaseUrl,
+    // Migrations run as the schema's owner; without a separate owner connection, as DATABASE_URL.
+    migrationDatabaseUrl: process.env.MIGRATION_DATABASE_URL ?? (process.env.DATABASE_URL ? undefined : local.migrationDatabaseUrl),
     temporalAddress: process.env.TEMPORAL_ADDRESS ?? local.temporalAddress ?? '127.0.0.1:7233',
   };
 }
@@ -175,7 +177,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'db migrate': {
-      const applied = await migrate(databaseUrl());
+      const applied = await migrate(endpoints().migrationDatabaseUrl ?? databaseUrl());
       console.log(applied.length ? `applied ${applied.join(', ')}` : 'the schema is up to date');
       return 0;
     }

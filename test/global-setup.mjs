@@ -22,10 +22,12 @@ export default async function globalSetup() {
     startTemporalDevServer({ cliPath: process.env.TEMPORAL_CLI_PATH, port: temporalPort }),
     workflowBundle(),
   ]);
+  // Migrations as the owner; the tests, like the application, connect as the role `cards_app`.
   await migrate(pg.url);
   const bundlePath = join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
-  process.env.DATABASE_URL = pg.url;
+  process.env.DATABASE_URL = pg.appUrl;
+  process.env.MIGRATION_DATABASE_URL = pg.url;
   process.env.TEMPORAL_ADDRESS = temporal.address;
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
   process.env.LOG_LEVEL = process.env.LOG_LEVEL ?? 'silent';

@@ -1,12 +1,14 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { TZDate } from '@date-fns/tz';
+import { format } from 'date-fns';
 import { stringify } from 'csv-stringify/sync';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { Allow } from '../auth/auth.types.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
 import { parseOrThrow } from '../common/zod-validation.js';
+import { ACCESS_KIND_LABELS, describeDetail } from './access-log-labels.js';
 import { AccessLogService } from './access-log.service.js';
 
 type WebRequest = Request & { web: WebSessionContext };
@@ -17,9 +19,19 @@ const filterSchema = z
     card: z.string().max(32).optional(),
     from: z.iso.date().optional(),
     to: z.iso.date().optional(),
-    before: z.string().regex(/^\d{1,19}$/).optional(),
+    // A positive id within PostgreSQL's bigint: anything else is a 400, never a database error.
+    before: z
+      .string()
+      .regex(/^[1-9]\d{0,18}$/, '「before」は1以上の整数で指定してください')
+      .refine((v) => !/^\d+$/.test(v) || BigInt(v) <= MAX_BIGINT, '「before」が大きすぎます')
+      .optional(),
   })
   .strict();
+
+const MAX_BIGINT = 9223372036854775807n;
+const PAGE = 200;
+/** Times to the second, in the ward's time zone. */
+const tokyoSeconds = (at: Date | string) => format(new TZDate(new Date(at).getTime(), 'Asia/Tokyo'), 'yyyy/MM/dd HH:mm:ss');
 
 const clean = (q: Record<string, unknown>) => Object.fromEntries(Object.entries(q).filter(([, v]) => typeof v === 'string' && v.trim() !== '').map(([k, v]) => [k, String(v).trim()]));
 
@@ -34,11 +46,29 @@ export class AccessLogController {
   async page(@Query() query: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
     const params = clean(query);
     const f = parseOrThrow(filterSchema, params, 'query');
-    const rows = await this.accessLog.search({ ...f, limit: 200 });
+    const rows = await this.accessLog.search({ ...f, limit: PAGE });
     const last = rows.at(-1);
-    const next = rows.length === 200 && last ? `?${new URLSearchParams({ ...params, before: last.id })}` : undefined;
+    const next = rows.length === PAGE && last ? `?${new URLSearchParams({ ...params, before: last.id })}` : undefined;
     const filters = Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'before'));
-    res.render('access-log', { title: 'アクセスログ', nav: 'access-log', web: req.web, params, rows, next, csv: `/access-log.csv?${new URLSearchParams(filters)}` });
+    // Reading the log is itself an access an auditor must be able to see.
+    await this.accessLog.record({
+      user: req.web.user,
+      kind: 'access_log',
+      cardIds: [],
+      detail: `access log view ${new URLSearchParams(params).toString()}`,
+      channel: 'web',
+      ip: req.ip,
+      requestId: String(req.id ?? ''),
+    });
+    res.render('access-log', {
+      title: 'アクセスログ',
+      nav: 'access-log',
+      web: req.web,
+      params,
+      rows: rows.map((r) => ({ ...r, atText: tokyoSeconds(r.at), kindLabel: ACCESS_KIND_LABELS[r.kind] ?? r.kind, detailText: describeDetail(r.detail), shownCards: r.card_ids.slice(0, 20), moreCards: Math.max(0, r.card_ids.length - 20) })),
+      next,
+      csv: `/access-log.csv?${new URLSearchParams(filters)}`,
+    });
   }
 
   @Get('access-log.csv')

@@ -2,7 +2,19 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthUser } from '../auth/auth.types.js';
 
-export type AccessKind = 'read' | 'search' | 'export' | 'history' | 'replay' | 'change' | 'register';
+/** `refused`: a card URL answered 403 or 404 to a signed-in user; `access_log`: the access log itself was viewed. */
+export type AccessKind = 'read' | 'search' | 'export' | 'history' | 'replay' | 'change' | 'register' | 'refused' | 'access_log';
+
+/** How many card ids one access-log row of an export holds (about 1 MB of text[] at most). */
+export const EXPORT_IDS_PER_ROW = 50_000;
+
+/** Collects the ids of exported cards page by page and writes them in rows of EXPORT_IDS_PER_ROW. */
+export interface ExportRecorder {
+  /** Called with each page's ids before the page is sent. */
+  add(cardIds: string[]): Promise<void>;
+  /** Writes the last ids with the total count; `detail` is completed with the count. */
+  finish(count: number): Promise<void>;
+}
 
 export interface AccessRecord {
   user: AuthUser;
@@ -38,7 +50,10 @@ export function neutralize(text: string, max = 2000): string {
 export class AccessLogService {
   constructor(private readonly em: EntityManager) {}
 
-  /** Entries newest first, filtered by user, card and period (Asia/Tokyo dates); keyset-paged by id. */
+  /**
+   * Entries newest first, filtered by user and card (partial, case-insensitive) and period (Asia/Tokyo
+   * dates); keyset-paged by the numeric id (`before`: a positive bigint, validated by the caller).
+   */
   async search(f: { user?: string; card?: string; from?: string; to?: string; before?: string; limit: number }): Promise<AccessLogRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -46,15 +61,38 @@ export class AccessLogService {
       where.push(sql);
       params.push(value);
     };
-    if (f.user) add('user_id = ?', f.user);
-    if (f.card) add('? = any(card_ids)', f.card);
-    if (f.from) add('at >= ?', `${f.from}T00:00:00+09:00`);
+    const like = (v: string) => `%${v.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    if (f.user) add(`user_id ilike ?`, like(f.user));
+    if (f.card) add(`exists (select 1 from unnest(card_ids) c where c ilike ?)`, like(f.card));
+    if (f.from) add('at >= ?::timestamptz', `${f.from}T00:00:00+09:00`);
     if (f.to) add(`at < (?::timestamptz + interval '1 day')`, `${f.to}T00:00:00+09:00`);
-    if (f.before) add('id < ?', f.before);
+    if (f.before) add('id < ?::bigint', f.before);
     return this.em.fork().execute<AccessLogRow[]>(
-      `select id::text, at, user_id, role, channel, kind, card_ids, detail, ip, request_id from access_log ${where.length ? `where ${where.join(' and ')}` : ''} order by id desc limit ${f.limit}`,
+      `select id::text as id, at, user_id, role, channel, kind, card_ids, detail, ip, request_id from access_log ${where.length ? `where ${where.join(' and ')}` : ''} order by access_log.id desc limit ${Number(f.limit)}`,
       params,
     );
+  }
+
+  /** For a CSV export: the ids of every exported card, in as few rows as EXPORT_IDS_PER_ROW allows. */
+  exportRecorder(base: Omit<AccessRecord, 'kind' | 'cardIds' | 'detail'>, detail: (count: number, part?: number) => string): ExportRecorder {
+    let pending: string[] = [];
+    let seen = 0;
+    let part = 0;
+    const flush = async (last: boolean, count: number) => {
+      if (!last && pending.length < EXPORT_IDS_PER_ROW) return;
+      const ids = pending;
+      pending = [];
+      part++;
+      await this.record({ ...base, kind: 'export', cardIds: ids, detail: last ? detail(count, part > 1 ? part : undefined) : detail(seen, part) });
+    };
+    return {
+      add: async (ids) => {
+        pending.push(...ids);
+        seen += ids.length;
+        await flush(false, seen);
+      },
+      finish: (count) => flush(true, count),
+    };
   }
 
   async record(r: AccessRecord): Promise<void> {

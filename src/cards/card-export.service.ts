@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { ROUTE_LABELS, STATE_LABELS } from '../../workflows/card-state-machine.js';
 import type { exportQuerySchema } from './card.dto.js';
 import { type CardView, CardsRepository } from './cards.repository.js';
+import type { VenueScope } from './venue-scope.js';
 
 const PAGE = 2000;
 
@@ -32,8 +33,11 @@ function row(c: CardView): string[] {
 export class CardExportService {
   constructor(private readonly cards: CardsRepository) {}
 
-  /** Writes the CSV to `res` one page at a time, waiting for the client; returns the number of cards written. */
-  async stream(q: z.infer<typeof exportQuerySchema>, res: Response): Promise<number> {
+  /**
+   * Writes the CSV to `res` one page at a time, waiting for the client; returns the number of cards
+   * written. `onPage` gets each page's card ids before the page is sent (the access log's record).
+   */
+  async stream(scope: VenueScope, q: z.infer<typeof exportQuerySchema>, res: Response, onPage?: (cardIds: string[]) => Promise<void>): Promise<number> {
     const { encoding, ...filters } = q;
     const sjis = encoding === 'sjis';
     res.setHeader('Content-Type', `text/csv; charset=${sjis ? 'Shift_JIS' : 'UTF-8'}`);
@@ -49,7 +53,8 @@ export class CardExportService {
     let count = 0;
     let cursor: string | undefined;
     do {
-      const page = await this.cards.search({ ...filters, limit: PAGE, cursor });
+      const page = await this.cards.search(scope, { ...filters, limit: PAGE, cursor });
+      if (page.items.length > 0) await onPage?.(page.items.map((c) => c.cardId));
       if (page.items.length > 0) await send(toCsv(page.items.map(row)));
       count += page.items.length;
       cursor = page.nextCursor ?? undefined;

@@ -14,6 +14,7 @@ import type { WardConfig } from '../config/ward-config.js';
 import { ACTION_DEFINITIONS, PROPOSAL_KINDS, PROPOSAL_LABELS, ROUTES, ROUTE_LABELS, STATES, STATE_LABELS } from '../../workflows/card-state-machine.js';
 import { actionNameSchema, exportQuerySchema, searchQuerySchema } from './card.dto.js';
 import { CardExportService } from './card-export.service.js';
+import { VenueScope, assertVenueFilter } from './venue-scope.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { CardsService } from './cards.service.js';
 import { MAX_SAVED_SEARCHES, SavedSearchesRepository } from './saved-searches.repository.js';
@@ -80,6 +81,7 @@ export class CardPagesController {
     // `saved` only says what the last saved-search form did; it is no filter.
     const { saved, ...params } = filled(query);
     const q = parseOrThrow(searchQuerySchema, params, 'query');
+    assertVenueFilter(VenueScope.of(req.web.user), q.venue, 'ja');
     const page = await this.service.search(q, req.web.user);
     await this.accessLog.record({
       user: req.web.user,
@@ -120,7 +122,7 @@ export class CardPagesController {
       })),
       states: STATES.map((s) => ({ value: s, label: STATE_LABELS[s], selected: params.state === s })),
       routes: ROUTES.map((r) => ({ value: r, label: ROUTE_LABELS[r], selected: params.route === r })),
-      venues: this.ward.venues.map((v) => ({ value: v.id, label: v.name, selected: params.venue === v.id })),
+      venues: this.ward.venues.filter((v) => VenueScope.of(req.web.user).allows(v.id)).map((v) => ({ value: v.id, label: v.name, selected: params.venue === v.id })),
       proposals: [...PROPOSAL_KINDS.map((k) => ({ value: k, label: PROPOSAL_LABELS[k] })), { value: 'any', label: 'いずれかの提案あり' }].map((p) => ({ ...p, selected: params.proposal === p.value })),
     });
   }
@@ -202,7 +204,7 @@ export class CardPagesController {
   @Allow('ward', 'auditor')
   async history(@Param('cardId') cardId: string, @Req() req: WebRequest, @Res() res: Response) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
-    const history = await this.service.history(id);
+    const history = await this.service.history(id, req.web.user);
     await this.accessLog.record({ user: req.web.user, kind: 'history', cardIds: [id], detail: 'history page', channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
     res.render('card-history', { title: `履歴 ${id}`, nav: 'cards', web: req.web, cardId: id, ...history, eventCount: (history.temporal as { events: unknown[] }).events.length });
   }
@@ -211,9 +213,9 @@ export class CardPagesController {
   @Allow('ward', 'auditor')
   async replay(@Param('cardId') cardId: string, @Req() req: WebRequest, @Res() res: Response) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
-    const result = await this.service.replay(id);
+    const result = await this.service.replay(id, req.web.user);
     await this.accessLog.record({ user: req.web.user, kind: 'replay', cardIds: [id], detail: `replayed=${result.replayed}`, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
-    const history = await this.service.history(id);
+    const history = await this.service.history(id, req.web.user);
     res.render('card-history', { title: `履歴 ${id}`, nav: 'cards', web: req.web, cardId: id, ...history, eventCount: (history.temporal as { events: unknown[] }).events.length, replay: result });
   }
 }
@@ -232,7 +234,9 @@ export class CardExportPageController {
   async csv(@Query() query: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
     const params = filled(query);
     const q = parseOrThrow(exportQuerySchema, params, 'query');
-    const count = await this.exporter.stream(q, res);
-    await this.accessLog.record({ user: req.web.user, kind: 'export', cardIds: [], detail: `csv export of ${count} cards: ${new URLSearchParams(params).toString()}`, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
+    // The ids of every exported card go to the access log, page by page, in a few rows.
+    const recorder = this.accessLog.exportRecorder({ user: req.web.user, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') }, (n, part) => `csv export of ${n} cards${part ? ` (part ${part})` : ''}: ${new URLSearchParams(params).toString()}`);
+    const count = await this.exporter.stream(VenueScope.of(req.web.user), q, res, (ids) => recorder.add(ids));
+    await recorder.finish(count);
   }
 }

@@ -12,6 +12,7 @@ import { CardExportService } from './card-export.service.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { CardsService } from './cards.service.js';
 import { presentActionResult } from './card.presenter.js';
+import { VenueScope } from './venue-scope.js';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const requestId = (req: Request) => String(req.id ?? '');
@@ -72,16 +73,11 @@ export class CardsController {
   @ApiOperation({ summary: 'Export the search result as CSV, streamed (UTF-8 with BOM, or Shift_JIS with ?encoding=sjis)' })
   async exportCsv(@Query() query: unknown, @CurrentUser() user: AuthUser, @Req() req: Request, @Res() res: Response) {
     const q = parseOrThrow(exportQuerySchema, query, 'query');
-    const count = await this.exporter.stream(q, res);
-    await this.accessLog.record({
-      user,
-      kind: 'export',
-      cardIds: [],
-      detail: `csv export of ${count} cards: ${new URLSearchParams(query as Record<string, string>).toString()}`,
-      channel: 'api',
-      ip: req.ip,
-      requestId: requestId(req),
-    });
+    // The ids of every exported card go to the access log, page by page, in a few rows.
+    const filters = new URLSearchParams(query as Record<string, string>).toString();
+    const recorder = this.accessLog.exportRecorder({ user, channel: 'api', ip: req.ip, requestId: requestId(req) }, (n, part) => `csv export of ${n} cards${part ? ` (part ${part})` : ''}: ${filters}`);
+    const count = await this.exporter.stream(VenueScope.of(user), q, res, (ids) => recorder.add(ids));
+    await recorder.finish(count);
   }
 
   @Get('cards/:cardId')
@@ -124,7 +120,7 @@ export class CardsController {
   @ApiOperation({ summary: "The card's Temporal event history beside its projected events" })
   async history(@Param('cardId') cardId: string, @CurrentUser() user: AuthUser, @Req() req: Request) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
-    const result = await this.service.history(id);
+    const result = await this.service.history(id, user);
     await this.accessLog.record({ user, kind: 'history', cardIds: [id], detail: 'history', channel: 'api', ip: req.ip, requestId: requestId(req) });
     return result;
   }
@@ -135,7 +131,7 @@ export class CardsController {
   @ApiOperation({ summary: "Replay the card's history against the current workflow code" })
   async replay(@Param('cardId') cardId: string, @CurrentUser() user: AuthUser, @Req() req: Request) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
-    const result = await this.service.replay(id);
+    const result = await this.service.replay(id, user);
     await this.accessLog.record({ user, kind: 'replay', cardIds: [id], detail: `replayed=${result.replayed}`, channel: 'api', ip: req.ip, requestId: requestId(req) });
     return result;
   }

@@ -12,6 +12,7 @@ export enum CardsErrorCode {
   BAD_CURSOR = 'BAD_CURSOR',
   TOO_MANY_CARDS = 'TOO_MANY_CARDS',
   WORKFLOW_UNAVAILABLE = 'WORKFLOW_UNAVAILABLE',
+  VENUE_NOT_YOURS = 'VENUE_NOT_YOURS',
 }
 
 const STATUS: Record<CardsErrorCode, HttpStatus> = {
@@ -25,6 +26,7 @@ const STATUS: Record<CardsErrorCode, HttpStatus> = {
   [CardsErrorCode.BAD_CURSOR]: HttpStatus.BAD_REQUEST,
   [CardsErrorCode.TOO_MANY_CARDS]: HttpStatus.PAYLOAD_TOO_LARGE,
   [CardsErrorCode.WORKFLOW_UNAVAILABLE]: HttpStatus.SERVICE_UNAVAILABLE,
+  [CardsErrorCode.VENUE_NOT_YOURS]: HttpStatus.FORBIDDEN,
 };
 
 export class CardsException extends DomainException<CardsErrorCode> {

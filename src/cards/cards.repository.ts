@@ -4,6 +4,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { type CardSnapshot, type CardStateName, type Route, STATE_LABELS } from '../../workflows/card-state-machine.js';
 import type { CardInput, SearchQuery, SortKey } from './card.dto.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
+import type { VenueScope } from './venue-scope.js';
 
 export interface ResidentView {
   name: string;
@@ -163,32 +164,44 @@ export class CardsRepository {
     );
   }
 
-  async findView(cardId: string): Promise<{ view: CardView; snapshot: CardSnapshot } | undefined> {
-    const rows = await this.em.fork().execute<Row[]>(`${SELECT.replace('select ', 'select c.snapshot, ')} where c.card_id = ?`, [cardId]);
+  async findView(scope: VenueScope, cardId: string): Promise<{ view: CardView; snapshot: CardSnapshot } | undefined> {
+    const v = scope.sql('c.venue_id');
+    const rows = await this.em.fork().execute<Row[]>(`${SELECT.replace('select ', 'select c.snapshot, ')} where c.card_id = ? and ${v.sql}`, [cardId, ...v.params]);
     return rows[0] ? { view: toView(rows[0]), snapshot: rows[0].snapshot as CardSnapshot } : undefined;
   }
 
-  async exists(cardId: string): Promise<boolean> {
-    const rows = await this.em.fork().execute<Row[]>(`select 1 from card_resident where card_id = ?`, [cardId]);
+  /** Whether the card is registered (its resident is stored first); outside the scope, as if not. */
+  async exists(scope: VenueScope, cardId: string): Promise<boolean> {
+    const v = scope.sql('c.venue_id');
+    const rows = await this.em.fork().execute<Row[]>(
+      `select 1 from card_resident r left join card c on c.card_id = r.card_id where r.card_id = ? and ${v.sql}`,
+      [cardId, ...v.params],
+    );
     return rows.length > 0;
   }
 
   /** Which of `cardIds` are already registered (their resident is stored first). */
-  async existing(cardIds: string[]): Promise<Set<string>> {
+  async existing(scope: VenueScope, cardIds: string[]): Promise<Set<string>> {
     const found = new Set<string>();
     const em = this.em.fork();
+    const v = scope.sql('c.venue_id');
     for (let i = 0; i < cardIds.length; i += 1000) {
       const chunk = cardIds.slice(i, i + 1000);
-      const rows = await em.execute<Row[]>(`select card_id from card_resident where card_id in (${chunk.map(() => '?').join(', ')})`, chunk);
+      const rows = await em.execute<Row[]>(
+        `select r.card_id from card_resident r left join card c on c.card_id = r.card_id where r.card_id in (${chunk.map(() => '?').join(', ')}) and ${v.sql}`,
+        [...chunk, ...v.params],
+      );
       for (const r of rows) found.add(r.card_id);
     }
     return found;
   }
 
-  async events(cardId: string): Promise<CardEventView[]> {
+  async events(scope: VenueScope, cardId: string): Promise<CardEventView[]> {
+    const v = scope.sql('c.venue_id');
     const rows = await this.em.fork().execute<Row[]>(
-      `select seq, type, from_state, to_state, at, actor_user, actor_role, channel, reason, data from card_event where card_id = ? order by seq`,
-      [cardId],
+      `select e.seq, e.type, e.from_state, e.to_state, e.at, e.actor_user, e.actor_role, e.channel, e.reason, e.data from card_event e
+       ${scope.restricted ? `join card c on c.card_id = e.card_id and ${v.sql}` : ''} where e.card_id = ? order by e.seq`,
+      [...v.params, cardId],
     );
     return rows.map((r) => ({
       seq: r.seq,
@@ -203,13 +216,17 @@ export class CardsRepository {
   }
 
   /** Keyset-paginated search: stable under concurrent writes, constant cost per page however deep. */
-  async search(q: SearchQuery): Promise<{ items: CardView[]; nextCursor: string | null }> {
+  async search(scope: VenueScope, q: SearchQuery): Promise<{ items: CardView[]; nextCursor: string | null }> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (sql: string, ...values: unknown[]) => {
       where.push(sql);
       params.push(...values);
     };
+    if (scope.restricted) {
+      const v = scope.sql('c.venue_id');
+      add(v.sql, ...v.params);
+    }
     if (q.route) add(`c.route in (${q.route.map(() => '?').join(', ')})`, ...q.route);
     if (q.state) add(`c.state in (${q.state.map(() => '?').join(', ')})`, ...q.state);
     if (q.venue) add(`c.venue_id in (${q.venue.map(() => '?').join(', ')})`, ...q.venue);

@@ -24,6 +24,9 @@ import type { CardInput, SearchQuery } from './card.dto.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { type CardEventView, type CardView, CardsRepository } from './cards.repository.js';
 import { ReplayService } from './replay.service.js';
+import { VenueScope, assertVenueFilter, ownVenueOnly } from './venue-scope.js';
+
+export { ownVenueOnly };
 
 export interface RegisterResult {
   cardId: string;
@@ -36,9 +39,6 @@ export interface CardDetail {
   proposals: CardSnapshot['proposals'];
   allowedActions: { action: CardAction; label: string; reasonRequired: boolean; irreversible: boolean }[];
 }
-
-/** Whether the user sees only their own venue's cards. */
-export const ownVenueOnly = (user: AuthUser) => user.role === 'venue' && !user.allVenues;
 
 /** Staff roles that act on cards; the auditor and the administrator never do. */
 function actorRole(user: AuthUser): ActorRole | undefined {
@@ -105,27 +105,22 @@ export class CardsService {
     return results;
   }
 
-  /** Venue staff see only their own venue's cards, unless the ward widened them to all; everyone else sees all. */
-  private scope(q: SearchQuery, user: AuthUser): SearchQuery {
-    return ownVenueOnly(user) ? { ...q, venue: [user.venueId ?? '-'] } : q;
-  }
-
-  private visible(view: CardView, user: AuthUser): boolean {
-    return !ownVenueOnly(user) || view.venueId === (user.venueId ?? '-');
-  }
-
+  /** Venue staff see only their own venue's cards (the repository applies the scope); a filter for another venue is refused. */
   search(q: SearchQuery, user: AuthUser) {
-    return this.cards.search(this.scope(q, user));
+    const scope = VenueScope.of(user);
+    assertVenueFilter(scope, q.venue, 'en');
+    return this.cards.search(scope, q);
   }
 
   async get(cardId: string, user: AuthUser): Promise<CardDetail> {
-    const found = await this.cards.findView(cardId);
+    const scope = VenueScope.of(user);
     // Another venue's card is answered as unknown, so that its existence does not leak.
-    if (!found || !this.visible(found.view, user)) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
+    const found = await this.cards.findView(scope, cardId);
+    if (!found) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
     const role = actorRole(user);
     return {
       card: found.view,
-      timeline: await this.cards.events(cardId),
+      timeline: await this.cards.events(scope, cardId),
       proposals: found.snapshot.proposals,
       allowedActions: role
         ? allowedActions(found.snapshot, role).map((a) => {
@@ -149,10 +144,8 @@ export class CardsService {
     if (!role || !rolesFor(action).includes(role)) {
       throw new AuthException(AuthErrorCode.FORBIDDEN, `role ${user.role} may not ${action}`);
     }
-    if (ownVenueOnly(user)) {
-      const found = await this.cards.findView(cardId);
-      if (!found || !this.visible(found.view, user)) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
-    }
+    const scope = VenueScope.of(user);
+    if (scope.restricted && !(await this.cards.findView(scope, cardId))) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
     const handle = this.client.workflow.getHandle(cardWorkflowId(cardId));
     try {
       return await handle.executeUpdate(cardActionUpdate, {
@@ -161,18 +154,18 @@ export class CardsService {
         updateId: `${user.id}:${idempotencyKey}`,
       });
     } catch (e) {
-      throw await this.mapUpdateError(e, cardId);
+      throw await this.mapUpdateError(e, cardId, scope);
     }
   }
 
-  private async mapUpdateError(e: unknown, cardId: string): Promise<unknown> {
+  private async mapUpdateError(e: unknown, cardId: string, scope: VenueScope): Promise<unknown> {
     if (e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure) {
       const code = e.cause.type as keyof typeof CardsErrorCode;
       const details = e.cause.details?.[0];
       if (code in CardsErrorCode) return new CardsException(CardsErrorCode[code], e.cause.message, details);
     }
     if (e instanceof WorkflowNotFoundError || (e as { code?: number })?.code === 5) {
-      const found = await this.cards.findView(cardId);
+      const found = await this.cards.findView(scope, cardId);
       if (!found) return new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
       return new CardsException(CardsErrorCode.CARD_CLOSED, `card ${cardId} is ${found.view.state}: its story is over`, { state: found.view.state });
     }
@@ -180,16 +173,17 @@ export class CardsService {
   }
 
   /** The card's Temporal event history beside its projected events. */
-  async history(cardId: string): Promise<{ workflowId: string; temporal: unknown; events: CardEventView[] }> {
-    const events = await this.cards.events(cardId);
-    if (events.length === 0 && !(await this.cards.exists(cardId))) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
+  async history(cardId: string, user: AuthUser): Promise<{ workflowId: string; temporal: unknown; events: CardEventView[] }> {
+    const scope = VenueScope.of(user);
+    const events = await this.cards.events(scope, cardId);
+    if (events.length === 0 && !(await this.cards.exists(scope, cardId))) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
     const history = await this.fetchHistory(cardId);
     return { workflowId: cardWorkflowId(cardId), temporal: JSON.parse(historyToJSON(history)), events };
   }
 
   /** Replays the card's history against the current workflow code. */
-  async replay(cardId: string): Promise<{ workflowId: string; replayed: boolean; historyEvents: number; error?: string }> {
-    if (!(await this.cards.exists(cardId))) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
+  async replay(cardId: string, user: AuthUser): Promise<{ workflowId: string; replayed: boolean; historyEvents: number; error?: string }> {
+    if (!(await this.cards.exists(VenueScope.of(user), cardId))) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
     const history = await this.fetchHistory(cardId);
     const result = await this.replayer.replay(cardWorkflowId(cardId), history);
     return { workflowId: cardWorkflowId(cardId), historyEvents: history.events?.length ?? 0, ...result };

@@ -34,6 +34,7 @@ import {
   toRecord,
 } from './card-csv.js';
 import { CardsRepository } from './cards.repository.js';
+import { VenueScope } from './venue-scope.js';
 import { CardsService, type RegisterResult } from './cards.service.js';
 
 interface UploadedCsv {
@@ -197,7 +198,7 @@ export class RegistrationPagesController {
     if (result.status === 'exists') return this.page(req, res, 409, { record, exists: result.cardId });
     // The card page reads the read model, which the workflow's first task writes: wait for it briefly.
     const until = Date.now() + PROJECTION_WAIT_MS;
-    while (Date.now() < until && !(await this.cards.findView(result.cardId))) await sleep(100);
+    while (Date.now() < until && !(await this.cards.findView(VenueScope.of(req.web.user), result.cardId))) await sleep(100);
     res.redirect(303, `/cards/${encodeURIComponent(result.cardId)}`);
   }
 
@@ -215,7 +216,7 @@ export class RegistrationPagesController {
       return this.page(req, res, req.uploadError === 'too_large' ? 413 : 400, { uploadError });
     }
     const report = parseCardCsv(req.file.buffer);
-    if (report.fileErrors.length === 0) markExisting(report, await this.cards.existing(reportCardIds(report)));
+    if (report.fileErrors.length === 0) markExisting(report, await this.cards.existing(VenueScope.of(req.web.user), reportCardIds(report)));
     // All or nothing: one bad row and the file is not registered.
     if (mode === 'dry' || !isClean(report)) return this.page(req, res, mode === 'dry' ? 200 : 400, { report: reportView(report, mode) });
 

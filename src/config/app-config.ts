@@ -2,7 +2,10 @@
 import { z } from 'zod';
 
 const schema = z.object({
+  /** The application's connection: the role `cards_app`, which owns nothing (see ARCHITECTURE.md, database roles). */
   DATABASE_URL: z.string().url(),
+  /** The schema owner's connection, for `db migrate` only; the API and the worker never read it. */
+  MIGRATION_DATABASE_URL: z.string().url().optional(),
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('cards'),

@@ -50,7 +50,10 @@ export interface EmbeddedPostgresOptions {
   onLog?: (line: string) => void;
 }
 
-export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningService & { url: string }> {
+/** The role the application connects as; the migrations grant it what it may do (Migration20261126040000_app_role). */
+export const APP_ROLE = 'cards_app';
+
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningService & { url: string; appUrl: string }> {
   // initdb creates the data directory itself (owned by the user PostgreSQL runs as); make its parent.
   mkdirSync(dirname(opts.dir), { recursive: true });
   const password = 'postgres';
@@ -76,11 +79,18 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [opts.database]);
     if (found.rowCount === 0) await client.query(`CREATE DATABASE "${opts.database.replace(/"/g, '')}"`);
+    // The application's own login role: no superuser, owns nothing. A loopback-only development password.
+    const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [APP_ROLE]);
+    if (role.rowCount === 0) await client.query(`CREATE ROLE "${APP_ROLE}" LOGIN PASSWORD '${APP_ROLE}'`);
+    else await client.query(`ALTER ROLE "${APP_ROLE}" LOGIN PASSWORD '${APP_ROLE}'`);
   } finally {
     await client.end();
   }
   return {
+    /** The superuser: migrations (as the schema's owner) and set-up only. */
     url: `postgres://postgres:${password}@127.0.0.1:${opts.port}/${opts.database}`,
+    /** The application's role. */
+    appUrl: `postgres://${APP_ROLE}:${APP_ROLE}@127.0.0.1:${opts.port}/${opts.database}`,
     stop: () => pg.stop(),
   };
 }

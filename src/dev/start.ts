@@ -83,7 +83,9 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
 }
 
 try {
+  // The application connects as the role `cards_app`; migrations run as the owner (MIGRATION_DATABASE_URL).
   let databaseUrl = process.env.DATABASE_URL;
+  let migrationUrl = process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL;
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
   let temporalUi: string | undefined;
   const pgLog = createWriteStream(join(logDir, 'postgres.log'), { flags: 'a' });
@@ -98,7 +100,8 @@ try {
         onLog: (l) => pgLog.write(l + '\n'),
       });
       services.push(pg);
-      databaseUrl = pg.url;
+      databaseUrl = pg.appUrl;
+      migrationUrl = pg.url;
     })(),
     (async () => {
       if (temporalAddress) return;
@@ -114,16 +117,16 @@ try {
       temporalUi = temporal.uiUrl;
     })(),
   ]);
-  const applied = await migrate(databaseUrl!);
+  const applied = await migrate(migrationUrl!);
   if (applied.length > 0) say(`applied migrations: ${applied.join(', ')}`);
 
-  const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, PORT: String(port) };
+  const env = { ...process.env, DATABASE_URL: databaseUrl, MIGRATION_DATABASE_URL: undefined, TEMPORAL_ADDRESS: temporalAddress, PORT: String(port) };
   spawnChild('worker', 'dist/src/worker/main.js', env);
   spawnChild('api', 'dist/src/main.js', env);
   await waitForPort(port, 60_000);
   const apiUrl = `http://localhost:${port}`;
   await waitForHealth(`${apiUrl}/api/health`, 60_000);
-  writeFileSync(join(dataDir, 'local-stack.json'), JSON.stringify({ databaseUrl, temporalAddress, apiUrl }, null, 2));
+  writeFileSync(join(dataDir, 'local-stack.json'), JSON.stringify({ databaseUrl, migrationDatabaseUrl: migrationUrl, temporalAddress, apiUrl }, null, 2));
 
   const demoFile = join(dataDir, 'demo-users.json');
   if (process.env.DEMO !== '0' && !existsSync(demoFile)) {

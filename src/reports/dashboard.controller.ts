@@ -4,7 +4,7 @@ import { TZDate } from '@date-fns/tz';
 import { startOfWeek } from 'date-fns';
 import type { Request } from 'express';
 import { Allow } from '../auth/auth.types.js';
-import { ownVenueOnly } from '../cards/cards.service.js';
+import { VenueScope } from '../cards/venue-scope.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
 import { WARD_CONFIG } from '../config/config.module.js';
 import type { WardConfig } from '../config/ward-config.js';
@@ -24,18 +24,17 @@ export class DashboardController {
   @Allow('ward', 'office', 'callcenter', 'venue', 'auditor', 'admin')
   @Render('dashboard')
   async dashboard(@Req() req: Request & { web: WebSessionContext }) {
-    // Venue staff see their own venue's figures.
-    const venue = ownVenueOnly(req.web.user) ? req.web.user.venueId : undefined;
+    // Venue staff see their own venue's figures: the repository applies the scope to every figure.
+    const scope = VenueScope.of(req.web.user);
+    const venue = scope.venueId ?? undefined;
     const weekStart = startOfWeek(new TZDate(Date.now(), 'Asia/Tokyo'), { weekStartsOn: 1 }).toISOString();
-    const [byState, byRoute, week, proposals, late, lateCount, returned, noShows] = await Promise.all([
-      this.reports.byState(venue),
-      this.reports.byRoute(venue),
-      this.reports.thisWeekByVenue(weekStart),
-      this.reports.proposals(venue),
-      this.reports.lateCards(20),
-      this.reports.count('late'),
-      this.reports.count(`state = 'notice_returned'`),
-      this.reports.count(`state = 'no_show'`),
+    const [byState, byRoute, week, proposals, late, { late: lateCount, returned, noShows }] = await Promise.all([
+      this.reports.byState(scope),
+      this.reports.byRoute(scope),
+      this.reports.thisWeekByVenue(scope, weekStart),
+      this.reports.proposals(scope),
+      this.reports.lateCards(scope, 20),
+      this.reports.totals(scope),
     ]);
     const venueName = (id: string | null) => this.ward.venues.find((v) => v.id === id)?.name ?? '未割当';
     const stateRows = byState.map((r) => ({ label: STATE_LABELS[r.state as CardStateName] ?? r.state, value: r.n, state: r.state }));
@@ -47,6 +46,8 @@ export class DashboardController {
       nav: 'dashboard',
       web: req.web,
       venueName: venue ? venueName(venue) : undefined,
+      // Administrators manage users and may not open cards or worklists: no links that would answer 403.
+      canOpenCards: req.web.user.role !== 'admin',
       totals: { cards: stateRows.reduce((a, r) => a + r.value, 0), late: lateCount, returned, noShows, proposals: proposalRows.reduce((a, r) => a + r.value, 0) },
       stateChart: barChart('by-state', '状態別のカード枚数', stateRows),
       stateRows,
