@@ -7,6 +7,7 @@ import { Migration20261124170000_qa_book } from './Migration20261124170000_qa_bo
 import { Migration20261124180000_venue_scope } from './Migration20261124180000_venue_scope.js';
 import { Migration20261124190000_dashboard_indexes } from './Migration20261124190000_dashboard_indexes.js';
 import { Migration20261124200000_bulk_job_claim } from './Migration20261124200000_bulk_job_claim.js';
+import { Migration20261126020000_card_integrity } from './Migration20261126020000_card_integrity.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124141146_initial', class: Migration20261124141146_initial },
@@ -16,4 +17,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261124180000_venue_scope', class: Migration20261124180000_venue_scope },
   { name: 'Migration20261124190000_dashboard_indexes', class: Migration20261124190000_dashboard_indexes },
   { name: 'Migration20261124200000_bulk_job_claim', class: Migration20261124200000_bulk_job_claim },
+  { name: 'Migration20261126020000_card_integrity', class: Migration20261126020000_card_integrity },
 ];
