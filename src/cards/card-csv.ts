@@ -281,7 +281,7 @@ export function parseCardCsv(bytes: Uint8Array, maxRows = MAX_CSV_ROWS, venueFor
   if (data.length > maxRows) report.fileErrors.push(`データの行は${maxRows.toLocaleString('ja-JP')}行までです（${data.length.toLocaleString('ja-JP')}行あります）。ファイルを分けてください`);
   if (report.fileErrors.length) return report;
 
-  const firstLineOf = new Map<string, number>();
+  const firstRowOf = new Map<string, CsvRow>();
   for (const { cells, line } of data) {
     const record = toRecord(Object.fromEntries([...index].map(([key, i]) => [key, cells[i] ?? ''])));
     const rawId = normalise(COLUMN_BY_KEY.get('card_id')!, record.card_id);
@@ -299,11 +299,14 @@ export function parseCardCsv(bytes: Uint8Array, maxRows = MAX_CSV_ROWS, venueFor
       else row.problems.push(...checked.problems);
     }
     if (row.cardId) {
-      const first = firstLineOf.get(row.cardId);
+      // Both rows are named: registering either would silently drop the other resident.
+      const first = firstRowOf.get(row.cardId);
       if (first !== undefined) {
-        row.problems.push({ column: 'card_id', label: 'カード番号', message: `${first}行目と同じカード番号です（ファイル内で重複）` });
+        row.problems.push({ column: 'card_id', label: 'カード番号', message: `${first.line}行目と同じカード番号です（ファイル内で重複）` });
         row.input = undefined;
-      } else firstLineOf.set(row.cardId, line);
+        first.problems.push({ column: 'card_id', label: 'カード番号', message: `${line}行目と同じカード番号です（ファイル内で重複）` });
+        first.input = undefined;
+      } else firstRowOf.set(row.cardId, row);
     }
     report.rows.push(row);
   }

@@ -209,6 +209,8 @@ export class CardsService {
       const found = await this.cards.findView(cardId);
       if (!found || !this.visible(found.view, user)) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
     }
+    // Every channel (API, pages, bulk jobs): a venue must be one the ward configured.
+    this.checkVenue(body.data?.venueId, 'data.venueId');
     await this.checkFingerprint(user, idempotencyKey, cardId, action, body);
     const handle = this.client.workflow.getHandle(cardWorkflowId(cardId));
     try {
