@@ -6,6 +6,7 @@
  * the ward, duplicate ids and reused idempotency keys are refused.
  */
 import { randomUUID } from 'node:crypto';
+import { accessibilityViolations, launchBrowser, signIn } from './support/browser.js';
 import { TestSystem, aCard, eventually } from './support/test-system.js';
 
 describe('card integrity', () => {
@@ -141,6 +142,19 @@ describe('card integrity', () => {
       expect(health.json.stuckCards.count).toBeGreaterThanOrEqual(1);
       expect((await sys.http('GET', '/api/stuck-cards', { token: ward })).status).toBe(200);
       expect((await sys.http('GET', '/api/stuck-cards', { token: await sys.token('venue') })).status).toBe(403);
+      // The office's page lists it, in Japanese.
+      const browser = await launchBrowser();
+      try {
+        const page = await (await browser.newContext({ locale: 'ja-JP' })).newPage();
+        await signIn(page, sys.baseUrl, await sys.webUser('office'));
+        await page.getByRole('link', { name: '記録できないカード' }).click();
+        await page.getByRole('heading', { name: '記録できないカード' }).waitFor();
+        const row = page.getByRole('row').filter({ hasText: card.cardId });
+        expect(await row.innerText()).toMatch(/受領.*データベースが値を受け付けませんでした（SQLSTATE 22023）/s);
+        expect(await accessibilityViolations(page)).toEqual([]);
+      } finally {
+        await browser.close();
+      }
       // Not blocked: the card still takes actions while its timer cannot be recorded.
       const inspected = await act(card.cardId, 'inspect', {});
       expect([inspected.status, inspected.json.card.state]).toEqual([200, 'inspected']);
@@ -246,8 +260,12 @@ describe('card integrity', () => {
       }
       expect(await actions(one)).toEqual(['registered', 'pull_out']);
       expect(await actions(two)).toEqual(['registered']);
+      // A key whose request was refused (nothing applied) may be sent again, fixed.
+      const fixKey = randomUUID();
+      expect((await act(two, 'pull_out', {}, ward, { 'idempotency-key': fixKey })).json.error.code).toBe('REASON_REQUIRED');
+      expect((await act(two, 'pull_out', { reason: '区の指示' }, ward, { 'idempotency-key': fixKey })).status).toBe(200);
       // Another user's same key is theirs.
-      expect((await act(two, 'pull_out', { reason: '区の指示' }, await sys.token('ward'), { 'idempotency-key': key })).status).toBe(200);
+      expect((await act(two, 'release_hold', {}, await sys.token('ward'), { 'idempotency-key': key })).status).toBe(200);
     });
   });
 });

@@ -211,7 +211,7 @@ export class CardsService {
     }
     // Every channel (API, pages, bulk jobs): a venue must be one the ward configured.
     this.checkVenue(body.data?.venueId, 'data.venueId');
-    await this.checkFingerprint(user, idempotencyKey, cardId, action, body);
+    const fresh = await this.checkFingerprint(user, idempotencyKey, cardId, action, body);
     const handle = this.client.workflow.getHandle(cardWorkflowId(cardId));
     try {
       return await handle.executeUpdate(cardActionUpdate, {
@@ -220,7 +220,12 @@ export class CardsService {
         updateId: `${user.id}:${idempotencyKey}`,
       });
     } catch (e) {
-      throw await this.mapUpdateError(e, cardId);
+      const mapped = await this.mapUpdateError(e, cardId);
+      // Refused, so nothing was applied: the key is free again (a form sent again after a fix).
+      if (fresh && mapped instanceof CardsException) {
+        await this.em.fork().execute(`delete from idempotency_fingerprint where user_id = ? and key = ?`, [user.id, idempotencyKey]);
+      }
+      throw mapped;
     }
   }
 
@@ -229,15 +234,16 @@ export class CardsService {
    * first request's answer. The first use of a key stores a fingerprint of what it asked for
    * (card, action, body); a later use with another fingerprint is refused with 422.
    */
-  private async checkFingerprint(user: AuthUser, key: string, cardId: string, action: CardAction, body: { reason?: string; data?: Record<string, unknown> }) {
+  private async checkFingerprint(user: AuthUser, key: string, cardId: string, action: CardAction, body: { reason?: string; data?: Record<string, unknown> }): Promise<boolean> {
     const hash = createHash('sha256')
       .update(canonical({ cardId, action, reason: body.reason || undefined, data: body.data }))
       .digest('hex');
     const em = this.em.fork();
-    await em.execute(
-      `insert into idempotency_fingerprint (user_id, key, card_id, action, body_hash) values (?, ?, ?, ?, ?) on conflict (user_id, key) do nothing`,
+    const inserted = await em.execute<{ key: string }[]>(
+      `insert into idempotency_fingerprint (user_id, key, card_id, action, body_hash) values (?, ?, ?, ?, ?) on conflict (user_id, key) do nothing returning key`,
       [user.id, key, cardId, action, hash],
     );
+    if (inserted.length > 0) return true;
     const [first] = await em.execute<{ card_id: string; action: string; body_hash: string }[]>(
       `select card_id, action, body_hash from idempotency_fingerprint where user_id = ? and key = ?`,
       [user.id, key],
@@ -250,6 +256,7 @@ export class CardsService {
           : 'this Idempotency-Key was used for another request (another card or action): use a new key for a new request',
       );
     }
+    return false;
   }
 
   /** Cards whose timer projection keeps failing, oldest first. */

@@ -10,6 +10,13 @@ import { CardsService } from './cards.service.js';
 
 type WebRequest = Request & { web: WebSessionContext };
 
+/** The stored cause in Japanese: refused data or no answer, with the SQL state for the administrator. */
+function cause(error: string): string {
+  const state = /SQLSTATE (\w{5})/.exec(error)?.[1];
+  const what = /refused/.test(error) ? 'データベースが値を受け付けませんでした' : 'データベースに記録できませんでした';
+  return state ? `${what}（SQLSTATE ${state}）` : what;
+}
+
 const tokyo = (iso: string) => new Date(iso).toLocaleString('ja-JP', { timeZone: 'Asia/Tokyo' });
 
 @ApiExcludeController()
@@ -31,7 +38,8 @@ export class StuckCardsPageController {
       web: req.web,
       items: items.map((c) => ({
         ...c,
-        stateLabel: c.state ? (STATE_LABELS[c.state as CardStateName] ?? c.state) : '未登録（受領の記録ができていません）',
+        stateText: c.state ? (STATE_LABELS[c.state as CardStateName] ?? c.state) : '未登録（受領の記録ができていません）',
+        cause: cause(c.error),
         since: tokyo(c.since),
         lastFailedAt: tokyo(c.lastFailedAt),
       })),
