@@ -186,7 +186,8 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
       }
     });
     if (isTerminal(card.state)) break;
-    if (workflowInfo().continueAsNewSuggested) {
+    // Events not yet recorded (a stuck registration) would be lost by continuing as new: not then.
+    if (workflowInfo().continueAsNewSuggested && !(safe && unprojected.length > 0)) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof cardWorkflow>({ ...input, policy, resume: card });
     }
