@@ -17,8 +17,8 @@ export default tseslint.config(
     languageOptions: { globals: { document: 'readonly', window: 'readonly' } },
   },
   {
-    // Workflow code must stay deterministic: only the workflow SDK, type-only imports of activities,
-    // and the pure modules beside it.
+    // Workflow code must stay deterministic: only the workflow SDK, zod (pure: the action table's
+    // data schemas), type-only imports of activities, and the pure modules beside it.
     files: ['workflows/**/*.ts'],
     ignores: ['workflows/**/*.test.ts'],
     rules: {
@@ -27,9 +27,9 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(?!@temporalio/workflow$|\\./).*',
+              regex: '^(?!@temporalio/workflow$|zod$|\\./).*',
               allowTypeImports: true,
-              message: 'workflow code imports only @temporalio/workflow, pure modules beside it, and types',
+              message: 'workflow code imports only @temporalio/workflow, zod, pure modules beside it, and types',
             },
           ],
         },

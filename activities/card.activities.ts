@@ -15,9 +15,19 @@ export interface ClaimBookingInput {
   endsAt: string;
 }
 
+export interface ReportStuckInput {
+  cardId: string;
+  /** The first event that could not be recorded. */
+  seq: number;
+  /** Why, without the refused values. */
+  error: string;
+}
+
 export interface CardActivities {
   /** Writes the card's read-model row and its new events in one transaction; idempotent on (card, seq). */
   projectCard(input: ProjectCardInput): Promise<void>;
   /** Claims a booking (and its number) for a slot; idempotent on the request id. */
   claimBooking(input: ClaimBookingInput): Promise<Booking>;
+  /** Marks the card as stuck: its timer projection keeps failing (health and the office's list show it). */
+  reportStuck(input: ReportStuckInput): Promise<void>;
 }

@@ -3,8 +3,9 @@
  * worker and the tests wire the same code to a real database.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Booking } from '../workflows/card-state-machine.js';
-import type { CardActivities, ClaimBookingInput, ProjectCardInput } from './card.activities.js';
+import type { CardActivities, ClaimBookingInput, ProjectCardInput, ReportStuckInput } from './card.activities.js';
 
 /** What happens to a booking when the card lets go of it, by the action that did so. */
 const RELEASED_AS: Record<string, string> = {
@@ -14,13 +15,43 @@ const RELEASED_AS: Record<string, string> = {
   issue: 'used',
 };
 
+/**
+ * SQL state classes of errors that no retry can cure, because the data itself is refused: data
+ * exceptions (22: too long, NUL, bad date), integrity constraints (23), program limits (54).
+ */
+const REFUSED_CLASSES = ['22', '23', '54'];
+
+/** The SQL state of a database error (MikroORM keeps the driver's `code`), if there is one. */
+function sqlState(e: unknown): string | undefined {
+  for (let x = e as { code?: unknown; sqlState?: unknown; cause?: unknown } | undefined, i = 0; x && i < 3; x = x.cause as typeof x, i++) {
+    for (const v of [x.sqlState, x.code]) if (typeof v === 'string' && /^[0-9A-Z]{5}$/.test(v)) return v;
+  }
+  return undefined;
+}
+
+/**
+ * Runs a write; a refusal the database will repeat becomes a non-retryable DATA_REFUSED failure.
+ * The message names the SQL state only: the database's text may quote the refused values.
+ */
+async function refusing<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const state = sqlState(e);
+    if (state && REFUSED_CLASSES.includes(state.slice(0, 2))) {
+      throw ApplicationFailure.create({ type: 'DATA_REFUSED', message: `PostgreSQL refused the ${what} (SQLSTATE ${state})`, nonRetryable: true });
+    }
+    throw ApplicationFailure.create({ type: 'DATABASE_ERROR', message: `the ${what} failed${state ? ` (SQLSTATE ${state})` : ''}` });
+  }
+}
+
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
   return {
     async projectCard({ card, events }: ProjectCardInput): Promise<void> {
       const em = deps.orm.em.fork();
-      await em.transactional(async (tx) => {
+      await refusing("card's projection", () => em.transactional(async (tx) => {
         // The row only moves forward: a late retry of an older projection changes nothing.
         await tx.execute(
           `insert into card (card_id, route, state, seq, venue_id, late, proposal_kinds, received_at, notice_mailed_at,
@@ -77,27 +108,39 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
             await tx.execute(`update booking set status = ? where booking_number = ? and status = 'booked'`, [RELEASED_AS[e.type] ?? 'void', released]);
           }
         }
-      });
+        // Recorded: the card is no longer stuck.
+        await tx.execute(`delete from card_stuck where card_id = ?`, [card.cardId]);
+      }));
+    },
+
+    async reportStuck({ cardId, seq, error }: ReportStuckInput): Promise<void> {
+      await deps.orm.em.fork().execute(
+        `insert into card_stuck (card_id, seq, error) values (?, ?, ?)
+         on conflict (card_id) do update set seq = excluded.seq, error = excluded.error, failures = card_stuck.failures + 1, last_failed_at = now()`,
+        [cardId, seq, error.slice(0, 500)],
+      );
     },
 
     async claimBooking(input: ClaimBookingInput): Promise<Booking> {
-      const em = deps.orm.em.fork();
-      const inserted = await em.execute<{ booking_number: string; venue_id: string; starts_at: Date; ends_at: Date }[]>(
-        `insert into booking (booking_number, card_id, request_id, venue_id, starts_at, ends_at)
-         values (nextval('booking_number_seq')::text, ?, ?, ?, ?, ?)
-         on conflict (request_id) do nothing
-         returning booking_number, venue_id, starts_at, ends_at`,
-        [input.cardId, input.requestId, input.venueId, input.startsAt, input.endsAt],
-      );
-      const row =
-        inserted[0] ??
-        (
-          await em.execute<{ booking_number: string; venue_id: string; starts_at: Date; ends_at: Date }[]>(
-            `select booking_number, venue_id, starts_at, ends_at from booking where request_id = ?`,
-            [input.requestId],
-          )
-        )[0];
-      return { bookingNumber: row.booking_number, venueId: row.venue_id, startsAt: new Date(row.starts_at).toISOString(), endsAt: new Date(row.ends_at).toISOString() };
+      return refusing('booking', async () => {
+        const em = deps.orm.em.fork();
+        const inserted = await em.execute<{ booking_number: string; venue_id: string; starts_at: Date; ends_at: Date }[]>(
+          `insert into booking (booking_number, card_id, request_id, venue_id, starts_at, ends_at)
+           values (nextval('booking_number_seq')::text, ?, ?, ?, ?, ?)
+           on conflict (request_id) do nothing
+           returning booking_number, venue_id, starts_at, ends_at`,
+          [input.cardId, input.requestId, input.venueId, input.startsAt, input.endsAt],
+        );
+        const row =
+          inserted[0] ??
+          (
+            await em.execute<{ booking_number: string; venue_id: string; starts_at: Date; ends_at: Date }[]>(
+              `select booking_number, venue_id, starts_at, ends_at from booking where request_id = ?`,
+              [input.requestId],
+            )
+          )[0];
+        return { bookingNumber: row.booking_number, venueId: row.venue_id, startsAt: new Date(row.starts_at).toISOString(), endsAt: new Date(row.ends_at).toISOString() };
+      });
     },
   };
 }

@@ -16,12 +16,35 @@ import { registerViewHelpers } from './web/view-helpers.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const tokensDir = join(dirname(createRequire(import.meta.url).resolve('@digital-go-jp/design-tokens/package.json')), 'dist');
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function refuseInvalidUtf8(_req: unknown, _res: unknown, buf: Buffer): void {
+  try {
+    utf8.decode(buf);
+  } catch {
+    throw Object.assign(new Error('the body is not valid UTF-8'), { status: 400, type: 'encoding.invalid' });
+  }
+}
+
+/** String.prototype.isWellFormed (Node 20+; not in the ES2023 lib the project compiles against). */
+const wellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+function refuseLoneSurrogates(key: string, value: unknown): unknown {
+  if ((typeof value === 'string' && !wellFormed(value)) || !wellFormed(key)) {
+    throw Object.assign(new SyntaxError('the body holds a lone surrogate (an unpaired \\uD800-\\uDFFF escape)'), { status: 400 });
+  }
+  return value;
+}
+
 /** The API and the staff pages, configured the same way for the server process and the tests. */
 export async function createApp(): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   // A batch of 1,000 cards is about 0.5 MB of JSON; forms are small.
-  app.useBodyParser('json', { limit: '2mb' });
+  // Bytes that are not UTF-8, and escaped lone surrogates, are refused with 400 rather than stored
+  // as U+FFFD or as strings PostgreSQL cannot hold.
+  const jsonOptions = { limit: '2mb', verify: refuseInvalidUtf8, reviver: refuseLoneSurrogates };
+  app.useBodyParser('json', jsonOptions);
   app.useBodyParser('urlencoded', { extended: false, limit: '256kb' });
   app.use(cookieParser());
   app.disable('x-powered-by');

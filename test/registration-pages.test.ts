@@ -189,6 +189,7 @@ describe('card registration pages in Chromium', () => {
     return { text, ids: [good1, bad1, bad2, bad3, good2] };
   };
   const expectedBadRows = (ids: string[]) => [
+    ['2', ids[0], 'カード番号: 6行目と同じカード番号です（ファイル内で重複）'],
     ['3', ids[1], '生年月日: 正しい日付を YYYY-MM-DD の形で入力してください（例: 1980-04-01）'],
     ['4', ids[2], '氏名: 入力してください'],
     ['5', ids[3], '住所: 個人番号と思われる12桁の数字が含まれています。個人番号は登録できません（値は表示しません）'],
@@ -207,7 +208,7 @@ describe('card registration pages in Chromium', () => {
       const bytes = encoding === 'utf8' ? Buffer.from(text, 'utf8') : iconv.encode(text, 'cp932');
       await upload(page, bytes, '確認（登録しない）');
       await page.getByRole('heading', { name: 'CSVファイルの確認結果（まだ登録していません）' }).waitFor();
-      expect(await page.getByText('文字コード:').textContent()).toContain(`文字コード: ${label} ／ データ 7行のうち、問題なし 2行、問題あり 5行。`);
+      expect(await page.getByText('文字コード:').textContent()).toContain(`文字コード: ${label} ／ データ 7行のうち、問題なし 1行、問題あり 6行。`);
       expect(await badRows(page)).toEqual(expectedBadRows(ids));
       expect(await page.content()).not.toContain(number);
       expect(await residents(ids)).toEqual([]);
@@ -224,6 +225,35 @@ describe('card registration pages in Chromium', () => {
     expect((await response).status()).toBe(400);
     await page.getByRole('heading', { name: '登録しませんでした: CSVファイルの確認結果' }).waitFor();
     expect(await badRows(page)).toEqual(expectedBadRows(ids));
+    expect(await residents(ids)).toEqual([]);
+  });
+
+  it('refuses bytes that are not text, control characters in names, future birth dates and addresses outside the ward', async () => {
+    const page = await signedIn('office');
+    await page.goto(`${sys.baseUrl}/register`);
+    const ids = [newId(), newId(), newId(), newId(), newId()];
+    const bytes = iconv.encode(
+      csv(
+        row(ids[0]),
+        row(ids[1], { name: '登録 XX' }),
+        row(ids[2], { name: '登録\u0007花子' }),
+        row(ids[3], { birth: '2999-01-01' }),
+        row(ids[4], { postal: '100-0001' }),
+      ),
+      'cp932',
+    );
+    // Invalid Shift_JIS in the second row's name: a lead byte followed by a byte no character has.
+    const at = bytes.indexOf(Buffer.from('XX'));
+    bytes[at] = 0x82;
+    bytes[at + 1] = 0xff;
+    await upload(page, bytes, '確認（登録しない）');
+    await page.getByRole('heading', { name: 'CSVファイルの確認結果（まだ登録していません）' }).waitFor();
+    expect(await badRows(page)).toEqual([
+      ['3', ids[1], '氏名: 文字として読めないバイトが含まれています（文字化け）。ファイルを UTF-8 か Shift_JIS で保存し直してください'],
+      ['4', ids[2], '氏名: 制御文字（改行・タブなど）は使えません'],
+      ['5', ids[3], '生年月日: 生年月日は1900-01-01から今日までの日付にしてください（未来の日付は使えません）'],
+      ['6', ids[4], '郵便番号: 郵便番号 100-0001 は区の交付会場の割り当て（町名・郵便番号表）にありません。区内の住所か確かめてください'],
+    ]);
     expect(await residents(ids)).toEqual([]);
   });
 

@@ -1,11 +1,10 @@
 import {
   ACTIONS,
-  ACTION_DEFINITIONS,
   type ActorRole,
   type CardAction,
   type CardSnapshot,
   type CardStateName,
-  PROPOSAL_KINDS,
+  ROUTES,
   type ProposalKind,
   type Route,
   STATES,
@@ -23,34 +22,125 @@ const OPEN: CardStateName[] = STATES.filter((s) => !['issued', 'discarded', 'del
 
 /**
  * The specification of the machine, written out by hand (not derived from the definitions):
- * for each action, the route it is tried on and every state it may start from.
+ * for each action, every state it may start from (R-1 .. R-7).
  */
-const ALLOWED_FROM: Record<CardAction, { route: Route; from: CardStateName[] }> = {
-  inspect: { route: 'pickup', from: ['received'] },
-  ship_to_venue: { route: 'pickup', from: ['inspected'] },
-  receive_at_venue: { route: 'pickup', from: ['shipped_to_venue'] },
-  mail_notice: { route: 'pickup', from: ['at_venue'] },
-  record_return: { route: 'pickup', from: ['notice_mailed', 'renoticed'] },
-  record_reissue_request: { route: 'pickup', from: ['notice_mailed', 'notice_returned', 'renoticed', 'no_show'] },
-  reserve: { route: 'pickup', from: ['at_venue', ...PICKUP_WAITING] },
-  cancel_reservation: { route: 'pickup', from: ['reserved'] },
-  issue: { route: 'pickup', from: ['reserved', ...PICKUP_WAITING] },
-  mark_documents_missing: { route: 'pickup', from: ['reserved', ...PICKUP_WAITING.filter((s) => s !== 'documents_missing')] },
-  confirm_no_show: { route: 'pickup', from: ['reserved'] },
-  pull_out: { route: 'pickup', from: OPEN.filter((s) => s !== 'on_hold') },
-  release_hold: { route: 'pickup', from: ['on_hold'] },
-  mark_removed: { route: 'pickup', from: OPEN.filter((s) => s !== 'removed') },
-  approve_renotice: { route: 'pickup', from: ['notice_mailed', 'notice_returned', 'no_show', 'documents_missing'] },
-  mail_renotice: { route: 'pickup', from: ['renotice_approved'] },
-  propose_discard: { route: 'pickup', from: OPEN },
-  approve_discard: { route: 'pickup', from: OPEN },
-  approve_expiry: { route: 'pickup', from: OPEN },
-  reject_proposal: { route: 'pickup', from: OPEN },
-  hand_to_ward: { route: 'counter', from: ['inspected'] },
-  record_ward_mailing: { route: 'counter', from: ['handed_to_ward'] },
-  record_jlis_mailing: { route: 'express', from: ['received'] },
-  record_delivery: { route: 'express', from: ['mailed_by_ward', 'mailed_by_jlis'] },
+const ALLOWED_FROM: Record<CardAction, CardStateName[]> = {
+  inspect: ['received'],
+  ship_to_venue: ['inspected'],
+  receive_at_venue: ['shipped_to_venue'],
+  mail_notice: ['at_venue'],
+  record_return: ['notice_mailed', 'renoticed'],
+  record_reissue_request: ['notice_mailed', 'notice_returned', 'renoticed', 'no_show'],
+  reserve: ['at_venue', ...PICKUP_WAITING],
+  cancel_reservation: ['reserved'],
+  issue: ['reserved', ...PICKUP_WAITING],
+  mark_documents_missing: ['reserved', ...PICKUP_WAITING.filter((s) => s !== 'documents_missing')],
+  confirm_no_show: ['reserved'],
+  pull_out: OPEN.filter((s) => s !== 'on_hold'),
+  release_hold: ['on_hold'],
+  mark_removed: OPEN.filter((s) => s !== 'removed'),
+  approve_renotice: ['notice_mailed', 'notice_returned', 'no_show', 'documents_missing'],
+  mail_renotice: ['renotice_approved'],
+  propose_discard: OPEN,
+  approve_discard: OPEN,
+  approve_expiry: OPEN,
+  reject_proposal: OPEN,
+  hand_to_ward: ['inspected'],
+  record_ward_mailing: ['handed_to_ward'],
+  record_jlis_mailing: ['received'],
+  record_delivery: ['mailed_by_ward', 'mailed_by_jlis'],
 };
+
+const ALL: Route[] = ['pickup', 'counter', 'outreach', 'express', 'other'];
+const WARD_MAILED: Route[] = ['counter', 'outreach', 'other'];
+
+/** The routes each action applies to, by hand (R-1.1 pickup, R-1.2 ward-mailed, R-1.3 express). */
+const ROUTES_OF: Record<CardAction, Route[]> = {
+  inspect: ['pickup', ...WARD_MAILED],
+  ship_to_venue: ['pickup'],
+  receive_at_venue: ['pickup'],
+  mail_notice: ['pickup'],
+  record_return: ['pickup'],
+  record_reissue_request: ['pickup'],
+  reserve: ['pickup'],
+  cancel_reservation: ['pickup'],
+  issue: ['pickup'],
+  mark_documents_missing: ['pickup'],
+  confirm_no_show: ['pickup'],
+  pull_out: ALL,
+  release_hold: ALL,
+  mark_removed: ALL,
+  approve_renotice: ['pickup'],
+  mail_renotice: ['pickup'],
+  propose_discard: ALL,
+  approve_discard: ALL,
+  approve_expiry: ALL,
+  reject_proposal: ALL,
+  hand_to_ward: WARD_MAILED,
+  record_ward_mailing: WARD_MAILED,
+  record_jlis_mailing: ['express'],
+  record_delivery: [...WARD_MAILED, 'express'],
+};
+
+/** Who may take each action, by hand (the access-control list of the specification). */
+const ROLES: Record<CardAction, ActorRole[]> = {
+  inspect: ['office'],
+  ship_to_venue: ['office'],
+  receive_at_venue: ['venue', 'office'],
+  mail_notice: ['office'],
+  record_return: ['office'],
+  record_reissue_request: ['callcenter', 'ward'],
+  reserve: ['callcenter', 'venue', 'ward', 'resident'],
+  cancel_reservation: ['callcenter', 'venue', 'ward', 'resident'],
+  issue: ['venue'],
+  mark_documents_missing: ['venue'],
+  confirm_no_show: ['venue', 'callcenter', 'ward'],
+  pull_out: ['ward', 'office'],
+  release_hold: ['ward', 'office'],
+  mark_removed: ['ward'],
+  approve_renotice: ['ward'],
+  mail_renotice: ['office'],
+  propose_discard: ['ward'],
+  approve_discard: ['ward'],
+  approve_expiry: ['ward'],
+  reject_proposal: ['ward'],
+  hand_to_ward: ['office'],
+  record_ward_mailing: ['ward', 'office'],
+  record_jlis_mailing: ['ward', 'office'],
+  record_delivery: ['ward', 'office'],
+};
+const ACTOR_ROLES: ActorRole[] = ['ward', 'office', 'callcenter', 'venue', 'resident', 'system'];
+
+/** Where each action leads, by hand: `same` stays in its state; `heldFrom` / `bookedFrom` return. */
+const TARGET: Record<CardAction, CardStateName | 'same' | 'heldFrom' | 'bookedFrom'> = {
+  inspect: 'inspected',
+  ship_to_venue: 'shipped_to_venue',
+  receive_at_venue: 'at_venue',
+  mail_notice: 'notice_mailed',
+  record_return: 'notice_returned',
+  record_reissue_request: 'same',
+  reserve: 'reserved',
+  cancel_reservation: 'bookedFrom',
+  issue: 'issued',
+  mark_documents_missing: 'documents_missing',
+  confirm_no_show: 'no_show',
+  pull_out: 'on_hold',
+  release_hold: 'heldFrom',
+  mark_removed: 'removed',
+  approve_renotice: 'renotice_approved',
+  mail_renotice: 'renoticed',
+  propose_discard: 'same',
+  approve_discard: 'discarded',
+  approve_expiry: 'expired',
+  reject_proposal: 'same',
+  hand_to_ward: 'handed_to_ward',
+  record_ward_mailing: 'mailed_by_ward',
+  record_jlis_mailing: 'mailed_by_jlis',
+  record_delivery: 'delivered',
+};
+/** The states a held or booked card returns to in these tests. */
+const HELD_FROM: CardStateName = 'at_venue';
+const BOOKED_FROM: CardStateName = 'renoticed';
 
 /** Which proposal each action needs open, by hand. */
 const NEEDS_PROPOSAL: Partial<Record<CardAction, ProposalKind>> = {
@@ -65,13 +155,15 @@ function card(state: CardStateName, route: Route = 'pickup', extra: Partial<Card
   return {
     ...register({ cardId: 'C1', route, venueId: 'kuyakusho', hasPhone: true }, OFFICE, NOW - 86_400_000).card,
     state,
+    heldFrom: state === 'on_hold' ? HELD_FROM : undefined,
+    bookedFrom: state === 'reserved' ? BOOKED_FROM : undefined,
     ...extra,
   };
 }
 
 /** A request that satisfies everything but the state: an allowed role, a reason, valid data. */
 function request(action: CardAction) {
-  const role = ACTION_DEFINITIONS[action].roles[0];
+  const role = ROLES[action][0];
   const data: Record<string, unknown> =
     action === 'reserve'
       ? { startsAt: '2026-11-30T09:00:00+09:00', endsAt: '2026-11-30T09:30:00+09:00' }
@@ -81,20 +173,47 @@ function request(action: CardAction) {
   return { action, role, reason: 'ward instruction', data };
 }
 
-describe('card state machine: every (state, action) pair', () => {
-  const rows = STATES.flatMap((state) => ACTIONS.map((action) => [state, action] as const));
+describe('card state machine: every (state, action, route)', () => {
+  const rows = ACTIONS.flatMap((action) => ALL.map((route) => [action, route] as const));
 
-  it.each(rows)('%s + %s', (state, action) => {
-    const { route, from } = ALLOWED_FROM[action];
+  it.each(rows)('%s on a %s card, from every state', (action, route) => {
     const kind = NEEDS_PROPOSAL[action];
-    const snapshot = card(state, route, kind ? { proposals: [{ kind, openedAt: NOW, reason: 'timer' }] } : {});
-    const rejection = check(snapshot, request(action), NOW);
-    if (from.includes(state)) {
-      expect(rejection).toBeUndefined();
-      const t = apply(snapshot, { ...request(action), actor: { ...OFFICE, role: request(action).role } }, NOW);
-      expect(t.events[0]).toMatchObject({ seq: snapshot.seq + 1, type: action, fromState: state });
-    } else {
-      expect(rejection).toEqual({ code: 'ILLEGAL_TRANSITION', message: expect.stringContaining(state) });
+    for (const state of STATES) {
+      const snapshot = card(state, route, kind ? { proposals: [{ kind, openedAt: NOW, reason: 'timer' }] } : {});
+      const rejection = check(snapshot, request(action), NOW);
+      if (!ROUTES_OF[action].includes(route)) {
+        expect({ state, rejection }).toEqual({ state, rejection: { code: 'ILLEGAL_TRANSITION', message: expect.stringContaining(`(${route}) cards`) } });
+      } else if (ALLOWED_FROM[action].includes(state)) {
+        expect({ state, rejection }).toEqual({ state, rejection: undefined });
+        const t = apply(snapshot, { ...request(action), actor: { ...OFFICE, role: request(action).role } }, NOW);
+        const target = TARGET[action];
+        const to = target === 'same' ? state : target === 'heldFrom' ? HELD_FROM : target === 'bookedFrom' ? BOOKED_FROM : target;
+        expect({ state, card: t.card.state, event: t.events[0] }).toEqual({
+          state,
+          card: to,
+          event: expect.objectContaining({ seq: snapshot.seq + 1, type: action, fromState: state, toState: to }),
+        });
+      } else {
+        expect({ state, rejection }).toEqual({ state, rejection: { code: 'ILLEGAL_TRANSITION', message: expect.stringContaining(state) } });
+      }
+    }
+  });
+
+  it('covers every action and route of the machine in the hand-written tables', () => {
+    expect(Object.keys(ROUTES_OF).sort()).toEqual([...ACTIONS].sort());
+    expect([...new Set(Object.values(ROUTES_OF).flat())].sort()).toEqual([...ROUTES].sort());
+    expect([...new Set(Object.values(ALLOWED_FROM).flat())].sort()).toEqual(STATES.filter((s) => !['issued', 'discarded', 'delivered'].includes(s)).sort());
+  });
+});
+
+describe('card state machine: roles, from the hand-written table', () => {
+  it.each([...ACTIONS])('%s is allowed to exactly its roles', (action) => {
+    const route = ROUTES_OF[action][0];
+    const kind = NEEDS_PROPOSAL[action];
+    const snapshot = card(ALLOWED_FROM[action][0], route, kind ? { proposals: [{ kind, openedAt: NOW, reason: 'timer' }] } : {});
+    for (const role of ACTOR_ROLES) {
+      const rejection = check(snapshot, { ...request(action), role }, NOW);
+      expect({ role, code: rejection?.code }).toEqual({ role, code: ROLES[action].includes(role) ? undefined : 'ROLE_NOT_ALLOWED' });
     }
   });
 });
@@ -115,7 +234,7 @@ describe('card state machine: routes, roles, reasons, proposals, data', () => {
     ['mark_removed', ['ward'], ['office', 'venue']],
   ];
   it.each(roleCases)('%s is allowed to %j and refused to %j', (action, allowed, refused) => {
-    const { route, from } = ALLOWED_FROM[action];
+    const [route, from] = [ROUTES_OF[action][0], ALLOWED_FROM[action]];
     const kind = NEEDS_PROPOSAL[action];
     const snapshot = card(from[0], route, kind ? { proposals: [{ kind, openedAt: NOW, reason: 'timer' }] } : {});
     for (const role of allowed) expect(check(snapshot, { ...request(action), role }, NOW)).toBeUndefined();
@@ -124,7 +243,7 @@ describe('card state machine: routes, roles, reasons, proposals, data', () => {
 
   it('requires a reason where the action records one', () => {
     for (const action of ['pull_out', 'mark_removed', 'record_return', 'mark_documents_missing', 'reject_proposal'] as const) {
-      const { route, from } = ALLOWED_FROM[action];
+      const [route, from] = [ROUTES_OF[action][0], ALLOWED_FROM[action]];
       const snapshot = card(from[0], route, { proposals: [{ kind: 'discard', openedAt: NOW, reason: '' }] });
       expect(check(snapshot, { ...request(action), reason: '  ' }, NOW)?.code).toBe('REASON_REQUIRED');
     }
@@ -147,9 +266,22 @@ describe('card state machine: routes, roles, reasons, proposals, data', () => {
     expect(check(c, { ...request('reserve'), data: { ...request('reserve').data, venueId: 'toyosu' } }, NOW)?.message).toMatch(/kept at venue kuyakusho/);
   });
 
+  it('checks each action\'s data by its schema: unknown keys, over-long or control-laden values are refused', () => {
+    const refuse = (action: CardAction, state: CardStateName, extra: Record<string, unknown>) =>
+      check(card(state, ROUTES_OF[action][0]), { ...request(action), ...extra }, NOW);
+    expect(refuse('inspect', 'received', { data: { note: 'x' } })).toEqual({ code: 'INVALID_DATA', message: expect.stringMatching(/^data: /) });
+    expect(refuse('ship_to_venue', 'inspected', { data: { venueId: 'v'.repeat(40) } })?.message).toMatch(/^data\.venueId: /);
+    expect(refuse('ship_to_venue', 'inspected', { data: { venueId: 'kuya\u0000' } })?.message).toMatch(/^data\.venueId: /);
+    expect(refuse('ship_to_venue', 'inspected', { data: { venueId: 'toyosu' } })).toBeUndefined();
+    expect(refuse('pull_out', 'received', { reason: 'a\u0000b' })).toEqual({ code: 'INVALID_DATA', message: expect.stringMatching(/^reason: .*control/) });
+    expect(refuse('pull_out', 'received', { reason: 'x'.repeat(2001) })?.message).toMatch(/^reason: /);
+    expect(refuse('pull_out', 'received', { reason: '一行目\n二行目' })).toBeUndefined();
+    expect(refuse('reserve', 'at_venue', { data: { startsAt: '0000-01-01T09:00:00Z', endsAt: '2026-11-30T09:30:00+09:00' } })?.message).toMatch(/^data\.startsAt: /);
+  });
+
   it('rejects a proposal kind that is not open, and one that is not a kind', () => {
     expect(check(card('notice_mailed'), { ...request('reject_proposal'), data: { kind: 'renotice' } }, NOW)?.message).toMatch(/no open renotice/);
-    expect(check(card('notice_mailed'), { ...request('reject_proposal'), data: { kind: 'nope' } }, NOW)?.message).toMatch(PROPOSAL_KINDS.join(', '));
+    expect(check(card('notice_mailed'), { ...request('reject_proposal'), data: { kind: 'nope' } }, NOW)?.message).toMatch(/^data\.kind: .*renotice.*discard.*expiry.*no_show/);
   });
 });
 

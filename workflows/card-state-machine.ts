@@ -3,6 +3,8 @@
  * card workflow runs it, and the API and the UI import it to show which actions a card allows.
  * Nothing here reads a clock or does I/O: callers pass the time in.
  */
+import { z } from 'zod';
+import { freeText, instantSchema, venueIdSchema } from './text-rules.js';
 
 /** Issuance routes (R-1). */
 export const ROUTES = ['pickup', 'counter', 'outreach', 'express', 'other'] as const;
@@ -198,14 +200,26 @@ export interface ActionDefinition {
   proposal?: ProposalKind;
   /** What the action records beside the state change. */
   records: string;
-  /** Data the action needs: checked by `guard`. */
-  data?: readonly string[];
+  /** The action's `data` (zod, strict): the API refuses anything else with 400, the workflow checks it again. */
+  data: z.ZodType<Record<string, unknown> | undefined>;
 }
 
+/** The longest reason an action records. */
+export const MAX_REASON = 2000;
+/** A reason as stored in the card's events: bounded, lines allowed, no control or format characters. */
+export const reasonSchema = freeText(MAX_REASON);
+
+/** Actions that take no data: an empty object, or none. */
+const NO_DATA = z.object({}).strict().optional();
+const VENUE_DATA = z.object({ venueId: venueIdSchema.optional() }).strict().optional();
+const SLOT_DATA = z.object({ startsAt: instantSchema, endsAt: instantSchema, venueId: venueIdSchema.optional() }).strict();
+const KIND_DATA = z.object({ kind: z.enum(PROPOSAL_KINDS) }).strict();
+
 const ALL_ROUTES = ROUTES;
-const def = (d: Omit<ActionDefinition, 'irreversible' | 'reasonRequired'> & Partial<ActionDefinition>): ActionDefinition => ({
+const def = (d: Omit<ActionDefinition, 'irreversible' | 'reasonRequired' | 'data'> & Partial<ActionDefinition>): ActionDefinition => ({
   reasonRequired: false,
   irreversible: false,
+  data: NO_DATA,
   ...d,
 });
 
@@ -225,7 +239,7 @@ export const ACTION_DEFINITIONS: Record<CardAction, ActionDefinition> = {
     routes: ['pickup'],
     roles: ['office'],
     records: 'destination venue (defaults to the venue allocated to the address)',
-    data: ['venueId?'],
+    data: VENUE_DATA,
   }),
   receive_at_venue: def({
     action: 'receive_at_venue',
@@ -268,7 +282,7 @@ export const ACTION_DEFINITIONS: Record<CardAction, ActionDefinition> = {
     routes: ['pickup'],
     roles: ['callcenter', 'venue', 'ward', 'resident'],
     records: 'the booked slot and its booking number',
-    data: ['startsAt', 'endsAt', 'venueId?'],
+    data: SLOT_DATA,
   }),
   cancel_reservation: def({
     action: 'cancel_reservation',
@@ -384,7 +398,7 @@ export const ACTION_DEFINITIONS: Record<CardAction, ActionDefinition> = {
     roles: ['ward'],
     reasonRequired: true,
     records: 'the rejected proposal kind; the timers do not propose it again',
-    data: ['kind'],
+    data: KIND_DATA,
   }),
   hand_to_ward: def({
     action: 'hand_to_ward',
@@ -447,21 +461,30 @@ function hasProposal(card: CardSnapshot, kind: ProposalKind): boolean {
   return card.proposals.some((p) => p.kind === kind);
 }
 
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+/** Where a zod issue points, as the API names fields: `data.startsAt`. */
+function issueText(prefix: string, error: z.ZodError): string {
+  const issue = error.issues[0];
+  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  return `${prefix}${path}: ${issue.message}`;
+}
 
 /** Checks the action's own data; returns a message naming the bad field, or undefined. */
 function checkData(card: CardSnapshot, input: ActionInput, now: number): string | undefined {
+  const d = ACTION_DEFINITIONS[input.action];
+  const parsed = d.data.safeParse(input.data);
+  if (!parsed.success) return issueText('data', parsed.error);
+  if (input.reason !== undefined) {
+    const reason = reasonSchema.safeParse(input.reason);
+    if (!reason.success) return issueText('reason', reason.error);
+  }
   const data = input.data ?? {};
   switch (input.action) {
     case 'reserve': {
-      const { startsAt, endsAt, venueId } = data;
-      if (typeof startsAt !== 'string' || !ISO_INSTANT.test(startsAt)) return 'data.startsAt must be an ISO date-time with offset';
-      if (typeof endsAt !== 'string' || !ISO_INSTANT.test(endsAt)) return 'data.endsAt must be an ISO date-time with offset';
+      const { startsAt, endsAt, venueId } = data as { startsAt: string; endsAt: string; venueId?: string };
       const start = Date.parse(startsAt);
       const end = Date.parse(endsAt);
       if (!(end > start)) return 'data.endsAt must be after data.startsAt';
       if (end <= now) return 'data.endsAt is in the past';
-      if (venueId !== undefined && typeof venueId !== 'string') return 'data.venueId must be a string';
       if (venueId !== undefined && card.venueId !== undefined && venueId !== card.venueId) {
         return `the card is kept at venue ${card.venueId}, not ${venueId}`;
       }
@@ -473,11 +496,8 @@ function checkData(card: CardSnapshot, input: ActionInput, now: number): string 
       return undefined;
     }
     case 'reject_proposal': {
-      const kind = data.kind;
-      if (typeof kind !== 'string' || !(PROPOSAL_KINDS as readonly string[]).includes(kind)) {
-        return `data.kind must be one of ${PROPOSAL_KINDS.join(', ')}`;
-      }
-      if (!hasProposal(card, kind as ProposalKind)) return `the card has no open ${kind} proposal`;
+      const kind = data.kind as ProposalKind;
+      if (!hasProposal(card, kind)) return `the card has no open ${kind} proposal`;
       return undefined;
     }
     case 'propose_discard':

@@ -8,6 +8,8 @@ import {
   condition,
   continueAsNew,
   currentUpdateInfo,
+  isCancellation,
+  patched,
   proxyLocalActivities,
   setHandler,
   sleep,
@@ -20,17 +22,48 @@ import { fireDueTimers, nextDeadline } from './card-timers.js';
 
 // Local activities: a projection is a short database write, and running it in the workflow task's
 // own worker saves a round trip through the server per transition.
-const { projectCard, claimBooking } = proxyLocalActivities<CardActivities>({
+// Cards started before the 'bounded-projection' patch retry for ever, as they did.
+const legacy = proxyLocalActivities<CardActivities>({
   startToCloseTimeout: '30 seconds',
   localRetryThreshold: '10 seconds',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '30 seconds', backoffCoefficient: 2 },
 });
+// A few quick attempts (about 6 s), none for data PostgreSQL will never take (DATA_REFUSED): an
+// action that cannot be recorded is answered with an error instead of holding the card for ever.
+const bounded = proxyLocalActivities<CardActivities>({
+  startToCloseTimeout: '10 seconds',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: 6, nonRetryableErrorTypes: ['DATA_REFUSED'] },
+});
+
+/** First wait before a timer projection that failed is tried again, and the longest. */
+const STUCK_RETRY_FIRST_MS = 60_000;
+const STUCK_RETRY_MAX_MS = 3_600_000;
+
+/** Why an activity failed, as the API answers it: refused data, or the database not answering. */
+function notRecorded(e: unknown, card: CardSnapshot): ApplicationFailure {
+  if (isCancellation(e)) throw e;
+  // The activity's own failure: the error itself or its cause (an ActivityFailure wraps it).
+  let cause: { type?: unknown; message?: unknown; cause?: unknown } | undefined = e as typeof cause;
+  while (cause && typeof cause.type !== 'string' && cause.cause) cause = cause.cause as typeof cause;
+  const refused = cause?.type === 'DATA_REFUSED';
+  const why = typeof cause?.type === 'string' && typeof cause.message === 'string' ? cause.message : 'the database did not answer';
+  return ApplicationFailure.create({
+    type: refused ? 'CHANGE_REFUSED' : 'CHANGE_NOT_RECORDED',
+    message: `the change could not be recorded, nothing changed: ${why}`,
+    nonRetryable: true,
+    details: [{ state: card.state, cardId: card.cardId }],
+  });
+}
 
 function rejected(r: Rejection, card: CardSnapshot): ApplicationFailure {
   return ApplicationFailure.create({ type: r.code, message: r.message, nonRetryable: true, details: [{ state: card.state, cardId: card.cardId }] });
 }
 
 export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapshot> {
+  // Bounded projection retries; an action is recorded before the workflow takes its new state.
+  const safe = patched('bounded-projection');
+  const { projectCard, claimBooking, reportStuck } = safe ? bounded : legacy;
   let policy = input.policy;
   let card: CardSnapshot;
   let unprojected: CardEvent[] = [];
@@ -72,17 +105,37 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
         if (rejection) throw rejected(rejection, card);
         let booking;
         if (req.action === 'reserve') {
-          booking = await claimBooking({
+          const claim = {
             cardId: card.cardId,
             requestId: updateId,
             venueId: (req.data?.venueId as string | undefined) ?? card.venueId!,
             startsAt: req.data!.startsAt as string,
             endsAt: req.data!.endsAt as string,
-          });
+          };
+          if (!safe) booking = await claimBooking(claim);
+          else {
+            try {
+              booking = await claimBooking(claim);
+            } catch (e) {
+              throw notRecorded(e, card);
+            }
+          }
         }
         const t = apply(card, request, Date.now(), { booking });
+        if (!safe) {
+          card = t.card;
+          await projectCard({ card, events: t.events });
+          changes++;
+          return t;
+        }
+        // Recorded first, then taken: a change the database refuses leaves the card as it was.
+        try {
+          await projectCard({ card: t.card, events: [...unprojected, ...t.events] });
+        } catch (e) {
+          throw notRecorded(e, card);
+        }
+        unprojected = [];
         card = t.card;
-        await projectCard({ card, events: t.events });
         changes++;
         return t;
       });
@@ -95,21 +148,51 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
     },
   );
 
+  // While a timer projection keeps failing: when to try again, and how many times it failed.
+  let retryAt: number | undefined;
+  let failures = 0;
   while (true) {
     await exclusively(async () => {
       const fired = fireDueTimers(card, policy, Date.now());
-      card = fired.card;
       const events = [...unprojected, ...fired.events];
-      unprojected = [];
-      if (events.length > 0) await projectCard({ card, events });
+      if (!safe) {
+        card = fired.card;
+        unprojected = [];
+        if (events.length > 0) await projectCard({ card, events });
+        return;
+      }
+      if (events.length === 0) {
+        card = fired.card;
+        retryAt = undefined;
+        return;
+      }
+      try {
+        await projectCard({ card: fired.card, events });
+        card = fired.card;
+        unprojected = [];
+        retryAt = undefined;
+        failures = 0;
+      } catch (e) {
+        // The card keeps its last recorded state (the timers fire again on the next try) and stays
+        // open to actions; the office sees it in the stuck-cards list until a projection succeeds.
+        const failure = notRecorded(e, card);
+        failures++;
+        retryAt = Date.now() + Math.min(STUCK_RETRY_MAX_MS, STUCK_RETRY_FIRST_MS * 2 ** (failures - 1));
+        try {
+          await reportStuck({ cardId: card.cardId, seq: events[0].seq, error: failure.message });
+        } catch (report) {
+          if (isCancellation(report)) throw report;
+        }
+      }
     });
     if (isTerminal(card.state)) break;
-    if (workflowInfo().continueAsNewSuggested) {
+    // Events not yet recorded (a stuck registration) would be lost by continuing as new: not then.
+    if (workflowInfo().continueAsNewSuggested && !(safe && unprojected.length > 0)) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof cardWorkflow>({ ...input, policy, resume: card });
     }
     const seen = changes;
-    const deadline = nextDeadline(card, policy, Date.now());
+    const deadline = retryAt ?? nextDeadline(card, policy, Date.now());
     if (deadline === undefined) await condition(() => changes !== seen);
     else await condition(() => changes !== seen, Math.max(1, deadline - Date.now()));
   }

@@ -1,6 +1,6 @@
 import iconv from 'iconv-lite';
 import { isValidMyNumber } from '../common/my-number.js';
-import { CARD_COLUMNS, MY_NUMBER_MESSAGE, checkRecord, csvTemplate, decodeCsv, isClean, markExisting, parseCardCsv, reportCardIds, toRecord } from './card-csv.js';
+import { BAD_BYTES_MESSAGE, CARD_COLUMNS, MY_NUMBER_MESSAGE, checkRecord, csvTemplate, decodeCsv, isClean, markExisting, parseCardCsv, reportCardIds, toRecord } from './card-csv.js';
 
 /** A valid individual number: 11 digits and the check digit that makes them one. */
 function myNumber(base = '12345678901'): string {
@@ -55,6 +55,38 @@ describe('checkRecord (the form and each CSV row)', () => {
   });
 });
 
+describe('checkRecord: text, dates and the ward', () => {
+  const valid = { card_id: 'K0000001', route: 'pickup', name: '江東 太郎', name_kana: 'コウトウ タロウ', birth_date: '1980-04-01', postal_code: '135-0016', address: '江東区東陽4-11-28' };
+  const problems = (fields: Record<string, string>, venueFor?: (p: string) => string | undefined) =>
+    checkRecord(toRecord({ ...valid, ...fields }), venueFor).problems.map((p) => [p.column, p.message]);
+
+  it('refuses bidi overrides, control characters and invisible-only names, in Japanese', () => {
+    expect(problems({ name: '江東\u202Eウロタ' })).toEqual([['name', '文字の向きを変える記号や幅のない文字など、見えない書式文字は使えません']]);
+    expect(problems({ common_name: '江東\u0007' })).toEqual([['common_name', '制御文字（改行・タブなど）は使えません']]);
+    expect(problems({ name: '\u200B\u3164' })).toEqual([['name', '文字の向きを変える記号や幅のない文字など、見えない書式文字は使えません']]);
+    expect(problems({ name: '\u3164\u3000\u3164' })).toEqual([['name', '見える文字がありません。空白や見えない文字だけの値は使えません']]);
+    // Joiners that scripts and emoji need are kept.
+    expect(problems({ alphabet_name: 'KOTO TARO' })).toEqual([]);
+  });
+
+  it('refuses a birth date in the future and expiry dates outside 2000..2100', () => {
+    const tomorrow = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+    expect(problems({ birth_date: tomorrow })).toEqual([['birth_date', '生年月日は1900-01-01から今日までの日付にしてください（未来の日付は使えません）']]);
+    expect(problems({ card_expires_on: '2200-01-01', residence_period_end: '1999-12-31' })).toEqual([
+      ['residence_period_end', '在留期間満了日は2000-01-01から2100-12-31までの日付にしてください'],
+      ['card_expires_on', 'カードの有効期限は2000-01-01から2100-12-31までの日付にしてください'],
+    ]);
+  });
+
+  it('refuses a postal code outside the ward, naming it', () => {
+    const venueFor = (p: string) => (p.replace('-', '') === '1350016' ? 'kuyakusho' : undefined);
+    expect(problems({}, venueFor)).toEqual([]);
+    expect(problems({ postal_code: '100-0001' }, venueFor)).toEqual([
+      ['postal_code', '郵便番号 100-0001 は区の交付会場の割り当て（町名・郵便番号表）にありません。区内の住所か確かめてください'],
+    ]);
+  });
+});
+
 describe('decodeCsv', () => {
   it('reads UTF-8 with or without a BOM, and Shift_JIS (cp932) otherwise', () => {
     expect(decodeCsv(utf8('\uFEFF氏名'))).toEqual({ text: '氏名', encoding: 'utf-8' });
@@ -95,17 +127,43 @@ describe('parseCardCsv', () => {
     expect(report.fileErrors).toEqual([]);
     const bad = report.rows.filter((r) => r.problems.length).map((r) => ({ line: r.line, cardId: r.cardId, reasons: r.problems.map((p) => `${p.label}: ${p.message}`) }));
     expect(bad).toEqual([
+      { line: 2, cardId: 'A1', reasons: ['カード番号: 7行目と同じカード番号です（ファイル内で重複）'] },
       { line: 4, cardId: 'A2', reasons: ['生年月日: 正しい日付を YYYY-MM-DD の形で入力してください（例: 1980-04-01）'] },
       { line: 5, cardId: 'A3', reasons: ['氏名: 入力してください'] },
       { line: 6, cardId: 'A4', reasons: [`住所: ${MY_NUMBER_MESSAGE}`] },
       { line: 7, cardId: 'A1', reasons: ['カード番号: 2行目と同じカード番号です（ファイル内で重複）'] },
+      // A quoted cell may span lines (the row starts on line 8), but a name holds no line break.
+      { line: 8, cardId: 'A5', reasons: ['氏名: 制御文字（改行・タブなど）は使えません'] },
       { line: 10, cardId: 'A6', reasons: ['行: 列の数（3）が見出し行（8）と違います'] },
       { line: 11, cardId: undefined, reasons: [`カード番号: ${MY_NUMBER_MESSAGE}`] },
     ]);
-    // The multi-line row is good and starts on line 8.
-    expect(report.rows.find((r) => r.cardId === 'A5')).toMatchObject({ line: 8, problems: [] });
     expect(JSON.stringify(report)).not.toContain(number);
     expect(isClean(report)).toBe(false);
+  });
+
+  it('refuses bytes that are not text, naming the row and the column', () => {
+    const sjis = iconv.encode(`${HEADER}\r\n${good('A1')}\r\n${good('A2', '江東 XX')}\r\n`, 'cp932');
+    // Invalid Shift_JIS in A2's name: a lead byte followed by a byte no character has.
+    const at = sjis.indexOf(Buffer.from('XX'));
+    sjis[at] = 0x82;
+    sjis[at + 1] = 0xff;
+    const report = parseCardCsv(sjis);
+    expect(report.encoding).toBe('cp932');
+    expect(report.rows.map((r) => ({ line: r.line, problems: r.problems.map((p) => `${p.label}: ${p.message}`) }))).toEqual([
+      { line: 2, problems: [] },
+      { line: 3, problems: [`氏名: ${BAD_BYTES_MESSAGE}`] },
+    ]);
+    expect(isClean(report)).toBe(false);
+    // U+FFFD in UTF-8 is text already damaged: refused the same way.
+    const damaged = parseCardCsv(utf8(`${HEADER}\n${good('A1').replace('江東区', '江\uFFFD区')}\n`));
+    expect(damaged.rows[0].problems).toEqual([{ column: 'address', label: '住所', message: BAD_BYTES_MESSAGE }]);
+    expect(parseCardCsv(utf8(`${HEADER.replace('name,', 'na\uFFFDe,')}\n${good('A1')}\n`)).fileErrors[0]).toMatch(/^見出し行に文字として読めないバイト/);
+  });
+
+  it('checks postal codes against the ward when told how', () => {
+    const report = parseCardCsv(utf8(`${HEADER}\n${good('A1')}\n${good('A2').replace('135-0016', '100-0001')}\n`), undefined, (p) => (p === '135-0016' ? 'kuyakusho' : undefined));
+    expect(report.rows.map((r) => r.problems.map((p) => p.column))).toEqual([[], ['postal_code']]);
+    expect(report.rows[1].problems[0].message).toContain('100-0001');
   });
 
   it('marks ids that already exist', () => {

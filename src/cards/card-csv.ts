@@ -5,6 +5,7 @@
 import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import { ROUTES, ROUTE_LABELS } from '../../workflows/card-state-machine.js';
+import { EXPIRY_MAX, EXPIRY_MIN, TEXT_MESSAGES } from '../../workflows/text-rules.js';
 import { containsMyNumber } from '../common/my-number.js';
 import { zodFieldErrors } from '../common/zod-validation.js';
 import { type CardInput, cardInputSchema } from './card.dto.js';
@@ -87,6 +88,26 @@ export interface FieldProblem {
   message: string;
 }
 
+/** Japanese for the shared text rules' messages (workflows/text-rules.ts), whatever the field. */
+const TEXT_MESSAGES_JA: Record<string, string> = {
+  [TEXT_MESSAGES.control]: '制御文字（改行・タブなど）は使えません',
+  [TEXT_MESSAGES.format]: '文字の向きを変える記号や幅のない文字など、見えない書式文字は使えません',
+  [TEXT_MESSAGES.invisible]: '見える文字がありません。空白や見えない文字だけの値は使えません',
+};
+
+/** A date outside its range: birth dates up to today, expiry dates within decades. */
+const DATE_RANGE_MESSAGE: Record<string, string> = {
+  'resident.birthDate': '生年月日は1900-01-01から今日までの日付にしてください（未来の日付は使えません）',
+  'resident.residencePeriodEnd': `在留期間満了日は${EXPIRY_MIN}から${EXPIRY_MAX}までの日付にしてください`,
+  cardExpiresOn: `カードの有効期限は${EXPIRY_MIN}から${EXPIRY_MAX}までの日付にしてください`,
+};
+
+/** A cell whose bytes were not text in the file's encoding (decoded as U+FFFD). */
+export const BAD_BYTES_MESSAGE = '文字として読めないバイトが含まれています（文字化け）。ファイルを UTF-8 か Shift_JIS で保存し直してください';
+
+export const outsideWardMessage = (postalCode: string) =>
+  `郵便番号 ${postalCode} は区の交付会場の割り当て（町名・郵便番号表）にありません。区内の住所か確かめてください`;
+
 export const MY_NUMBER_MESSAGE = '個人番号と思われる12桁の数字が含まれています。個人番号は登録できません（値は表示しません）';
 
 /** The form's body, or a CSV row, as a record of every column ('' for anything missing or not text). */
@@ -132,20 +153,26 @@ export type CheckedRecord = { input: CardInput; problems: [] } | { input?: undef
  * Validates one record against cardInputSchema, with a Japanese message per bad field. A field
  * holding an individual number is named, and its value is never repeated (R-10.2).
  */
-export function checkRecord(record: CardRecord): CheckedRecord {
+export function checkRecord(record: CardRecord, venueFor?: (postalCode: string) => string | undefined): CheckedRecord {
   const problems: FieldProblem[] = [];
   const refused = new Set<string>();
   for (const column of CARD_COLUMNS) {
     if (containsMyNumber(record[column.key] ?? '')) {
       refused.add(column.key);
       problems.push({ column: column.key, label: column.label, message: MY_NUMBER_MESSAGE });
+    } else if ((record[column.key] ?? '').includes('\uFFFD')) {
+      refused.add(column.key);
+      problems.push({ column: column.key, label: column.label, message: BAD_BYTES_MESSAGE });
     }
   }
   const result = cardInputSchema.safeParse(toCandidate(record));
+  if (result.success && venueFor && !refused.has('postal_code') && venueFor(result.data.resident.postalCode) === undefined) {
+    problems.push({ column: 'postal_code', label: COLUMN_BY_KEY.get('postal_code')!.label, message: outsideWardMessage(result.data.resident.postalCode) });
+  }
   if (result.success && problems.length === 0) return { input: result.data, problems: [] };
   if (!result.success) {
     const seen = new Set<string>();
-    for (const { field } of zodFieldErrors(result.error)) {
+    for (const { field, message } of zodFieldErrors(result.error)) {
       const column = COLUMN_BY_PATH.get(field);
       const key = column?.key ?? field;
       if (seen.has(key) || refused.has(key)) continue;
@@ -155,7 +182,8 @@ export function checkRecord(record: CardRecord): CheckedRecord {
         continue;
       }
       const empty = (record[column.key] ?? '') === '';
-      problems.push({ column: column.key, label: column.label, message: empty && column.required ? '入力してください' : column.message });
+      const specific = TEXT_MESSAGES_JA[message] ?? (message.startsWith('must be between') ? DATE_RANGE_MESSAGE[field] : undefined);
+      problems.push({ column: column.key, label: column.label, message: empty && column.required ? '入力してください' : (specific ?? column.message) });
     }
   }
   // Listed in the order of the columns, as the form shows them.
@@ -222,7 +250,7 @@ function readHeader(cells: string[]): { index: Map<string, number>; errors: stri
  * any cell, and card ids repeated within the file. Ids that already exist are marked afterwards
  * with markExisting (that needs the database).
  */
-export function parseCardCsv(bytes: Uint8Array, maxRows = MAX_CSV_ROWS): CsvReport {
+export function parseCardCsv(bytes: Uint8Array, maxRows = MAX_CSV_ROWS, venueFor?: (postalCode: string) => string | undefined): CsvReport {
   const { text, encoding } = decodeCsv(bytes);
   const report: CsvReport = { encoding, fileErrors: [], rows: [] };
   let records: { record: string[]; info: { lines: number } }[];
@@ -247,31 +275,38 @@ export function parseCardCsv(bytes: Uint8Array, maxRows = MAX_CSV_ROWS): CsvRepo
   }
   const [header, ...data] = lines;
   const { index, errors } = readHeader(header.cells);
+  if (header.cells.some((c) => c.includes('\uFFFD'))) report.fileErrors.push(`見出し行に${BAD_BYTES_MESSAGE}`);
   report.fileErrors.push(...errors);
   if (data.length === 0) report.fileErrors.push('データの行がありません');
   if (data.length > maxRows) report.fileErrors.push(`データの行は${maxRows.toLocaleString('ja-JP')}行までです（${data.length.toLocaleString('ja-JP')}行あります）。ファイルを分けてください`);
   if (report.fileErrors.length) return report;
 
-  const firstLineOf = new Map<string, number>();
+  const firstRowOf = new Map<string, CsvRow>();
   for (const { cells, line } of data) {
     const record = toRecord(Object.fromEntries([...index].map(([key, i]) => [key, cells[i] ?? ''])));
     const rawId = normalise(COLUMN_BY_KEY.get('card_id')!, record.card_id);
     const row: CsvRow = { line, cardId: SHOWN_ID.test(rawId) && !containsMyNumber(rawId) ? rawId : undefined, problems: [] };
+    // Bytes that were not text anywhere in the row (a cell outside the known columns too).
+    const badCell = cells.findIndex((c, i) => c.includes('\uFFFD') && ![...index.values()].includes(i));
+    if (badCell >= 0) row.problems.push({ column: '', label: `${badCell + 1}列目`, message: BAD_BYTES_MESSAGE });
     if (cells.length !== header.cells.length) {
       // The cells no longer line up with the header, so field checks would mislead; a number is still refused.
       row.problems.push({ column: '', label: '行', message: `列の数（${cells.length}）が見出し行（${header.cells.length}）と違います` });
       if (cells.some((c) => containsMyNumber(c))) row.problems.push({ column: '', label: '行', message: MY_NUMBER_MESSAGE });
     } else {
-      const checked = checkRecord(record);
-      if (checked.input) row.input = checked.input;
+      const checked = checkRecord(record, venueFor);
+      if (checked.input && row.problems.length === 0) row.input = checked.input;
       else row.problems.push(...checked.problems);
     }
     if (row.cardId) {
-      const first = firstLineOf.get(row.cardId);
+      // Both rows are named: registering either would silently drop the other resident.
+      const first = firstRowOf.get(row.cardId);
       if (first !== undefined) {
-        row.problems.push({ column: 'card_id', label: 'カード番号', message: `${first}行目と同じカード番号です（ファイル内で重複）` });
+        row.problems.push({ column: 'card_id', label: 'カード番号', message: `${first.line}行目と同じカード番号です（ファイル内で重複）` });
         row.input = undefined;
-      } else firstLineOf.set(row.cardId, line);
+        first.problems.push({ column: 'card_id', label: 'カード番号', message: `${line}行目と同じカード番号です（ファイル内で重複）` });
+        first.input = undefined;
+      } else firstRowOf.set(row.cardId, row);
     }
     report.rows.push(row);
   }

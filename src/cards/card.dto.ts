@@ -1,17 +1,19 @@
 /** Request schemas of the card API (zod): one definition serves validation and the OpenAPI document. */
 import { z } from 'zod';
-import { ACTIONS, PROPOSAL_KINDS, ROUTES, STATES } from '../../workflows/card-state-machine.js';
+import { ACTIONS, ACTION_DEFINITIONS, PROPOSAL_KINDS, ROUTES, STATES, reasonSchema } from '../../workflows/card-state-machine.js';
+import { birthDateSchema, expiryDateSchema, personText } from '../../workflows/text-rules.js';
 
 const isoDate = z.iso.date();
-const text = (max: number) => z.string().trim().min(1).max(max);
+/** Every stored person-text field: bounded, no control, bidi or invisible-only text (workflows/text-rules.ts). */
+const text = personText;
 const nfkc = (max: number) => z.string().transform((s) => s.normalize('NFKC').trim()).pipe(z.string().min(1).max(max));
 
 export const residentSchema = z
   .object({
     name: text(200),
     // Half-width kana are folded to full-width first (NFKC).
-    nameKana: nfkc(200).pipe(z.string().regex(/^[\p{Script=Katakana}ー・ \u3000]+$/u, 'must be katakana')),
-    birthDate: isoDate,
+    nameKana: nfkc(200).pipe(z.string().regex(/^[\p{Script=Katakana}ー・ \u3000]+$/u, 'must be katakana')).pipe(text(200)),
+    birthDate: birthDateSchema,
     postalCode: z.string().regex(/^\d{3}-?\d{4}$/, 'must be a postal code like 135-0016'),
     address: text(400),
     alphabetName: text(200).optional(),
@@ -20,7 +22,7 @@ export const residentSchema = z
     nameCategory: z.enum(['legal', 'alphabet', 'common']).default('legal'),
     phone: z.string().regex(/^[0-9+\-() ]{6,20}$/, 'must be a phone number').optional(),
     nationality: text(60).optional(),
-    residencePeriodEnd: isoDate.optional(),
+    residencePeriodEnd: expiryDateSchema.optional(),
   })
   .strict();
 
@@ -30,22 +32,58 @@ export const cardInputSchema = z
     route: z.enum(ROUTES),
     resident: residentSchema,
     /** The card's own expiry date; for a foreign resident the residence period end applies if earlier (R-3.7). */
-    cardExpiresOn: isoDate.optional(),
+    cardExpiresOn: expiryDateSchema.optional(),
   })
   .strict();
 export type CardInput = z.infer<typeof cardInputSchema>;
 
 export const MAX_BATCH = 1000;
-export const batchSchema = z.object({ cards: z.array(cardInputSchema).min(1).max(MAX_BATCH, `at most ${MAX_BATCH} cards per request`) }).strict();
+export const batchSchema = z
+  .object({
+    cards: z
+      .array(cardInputSchema)
+      .min(1)
+      .max(MAX_BATCH, `at most ${MAX_BATCH} cards per request`)
+      // A card id twice would register one resident and silently drop the other: the batch is refused.
+      .superRefine((cards, ctx) => {
+        const first = new Map<string, number>();
+        cards.forEach((c, i) => {
+          const seen = first.get(c.cardId);
+          if (seen === undefined) first.set(c.cardId, i);
+          else ctx.addIssue({ code: 'custom', path: [i, 'cardId'], message: `card id ${c.cardId} is also at cards[${seen}]: a batch may hold each card once` });
+        });
+      }),
+  })
+  .strict();
 /** One card, or `{ cards: [...] }`; told apart by the `cards` key so that errors name the real fields. */
 export const registerBodySchema = z.union([cardInputSchema, batchSchema]);
 
 export const actionBodySchema = z
   .object({
-    reason: z.string().trim().max(2000).optional(),
+    reason: reasonSchema.transform((s) => s.trim()).optional(),
     data: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
+
+/** The action endpoint's body as the OpenAPI document shows it: `data` is one of the actions' own schemas. */
+export const actionBodyDocSchema = z
+  .object({
+    reason: reasonSchema.optional(),
+    data: z.union(
+      [...new Set(Object.values(ACTION_DEFINITIONS).map((d) => d.data))].map((schema) =>
+        schema.meta({
+          title: `data of ${Object.values(ACTION_DEFINITIONS)
+            .filter((d) => d.data === schema)
+            .map((d) => d.action)
+            .join(', ')}`,
+        }),
+      ) as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]],
+    ),
+  })
+  .strict();
+
+/** An Idempotency-Key: short and plain, so that `<user id>:<key>` always fits where it is stored. */
+export const idempotencyKeySchema = z.string().regex(/^[A-Za-z0-9._~:-]{1,100}$/, 'must be 1-100 letters, digits or . _ ~ : -');
 
 export const actionNameSchema = z.enum(ACTIONS);
 

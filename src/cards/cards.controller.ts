@@ -5,9 +5,20 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AccessLogService } from '../audit/access-log.service.js';
 import { Allow, type AuthUser, CurrentUser } from '../auth/auth.types.js';
+import { CommonException } from '../common/errors.js';
 import { parseOrThrow } from '../common/zod-validation.js';
-import { ACTIONS } from '../../workflows/card-state-machine.js';
-import { actionBodySchema, actionNameSchema, batchSchema, cardInputSchema, exportQuerySchema, registerBodySchema, searchQuerySchema } from './card.dto.js';
+import { ACTIONS, ACTION_DEFINITIONS } from '../../workflows/card-state-machine.js';
+import {
+  actionBodyDocSchema,
+  actionBodySchema,
+  actionNameSchema,
+  batchSchema,
+  cardInputSchema,
+  exportQuerySchema,
+  idempotencyKeySchema,
+  registerBodySchema,
+  searchQuerySchema,
+} from './card.dto.js';
 import { CardExportService } from './card-export.service.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { CardsService } from './cards.service.js';
@@ -36,6 +47,8 @@ export class CardsController {
   async register(@Body() body: unknown, @CurrentUser() user: AuthUser, @Req() req: Request) {
     const isBatch = typeof body === 'object' && body !== null && 'cards' in body;
     const cards = isBatch ? parseOrThrow(batchSchema, body).cards : [parseOrThrow(cardInputSchema, body)];
+    const outside = this.service.outsideWard(cards, (i) => (isBatch ? `cards[${i}].resident.postalCode` : 'resident.postalCode'));
+    if (outside.length) throw CommonException.validation(outside);
     const results = await this.service.register(cards, user, 'api');
     await this.accessLog.record({
       user,
@@ -80,6 +93,15 @@ export class CardsController {
     await recorder.finish(count);
   }
 
+  @Get('stuck-cards')
+  @Allow('ward', 'office')
+  @ApiOperation({ summary: 'Cards whose changes the database keeps refusing to record (timers held back): for the office to look into' })
+  async stuck(@CurrentUser() user: AuthUser, @Req() req: Request) {
+    const items = await this.service.stuckCards();
+    await this.accessLog.record({ user, kind: 'search', cardIds: items.map((c) => c.cardId), detail: 'stuck cards', channel: 'api', ip: req.ip, requestId: requestId(req) });
+    return { items };
+  }
+
   @Get('cards/:cardId')
   @Allow('ward', 'office', 'callcenter', 'venue', 'auditor')
   @ApiOperation({ summary: 'One card, its timeline and the actions this user may take now (R-2.5)' })
@@ -93,10 +115,15 @@ export class CardsController {
   @Post('cards/:cardId/actions/:action')
   @Allow('ward', 'office', 'callcenter', 'venue')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Take an action on a card; retried requests with the same Idempotency-Key apply once' })
+  @ApiOperation({
+    summary: 'Take an action on a card; retried requests with the same Idempotency-Key apply once',
+    description: `Each action takes its own \`data\` (anything else is refused with 400 VALIDATION_FAILED):\n\n${ACTIONS.map(
+      (a) => `- \`${a}\`: ${JSON.stringify(json(ACTION_DEFINITIONS[a].data))}`,
+    ).join('\n')}\n\nA venueId must be one of the ward's configured venues. A key reused for another card, action or body is refused with 422 IDEMPOTENCY_KEY_REUSED.`,
+  })
   @ApiParam({ name: 'action', enum: ACTIONS })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Any unique string per intended action (a UUID)' })
-  @ApiBody({ schema: json(actionBodySchema) })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A unique key per intended action (a UUID): 1-100 letters, digits or . _ ~ : -', schema: json(idempotencyKeySchema) })
+  @ApiBody({ schema: json(actionBodyDocSchema) })
   async act(
     @Param('cardId') cardId: string,
     @Param('action') action: string,
@@ -109,7 +136,9 @@ export class CardsController {
     const name = actionNameSchema.safeParse(action);
     if (!name.success) throw new CardsException(CardsErrorCode.UNKNOWN_ACTION, `no action ${action}: one of ${ACTIONS.join(', ')}`);
     const input = parseOrThrow(actionBodySchema, body ?? {});
-    const idempotencyKey = parseOrThrow(z.string().min(1).max(200).optional(), key, 'Idempotency-Key') ?? randomUUID();
+    // The action's own data, by its schema in the state machine's table (the service checks the venue).
+    parseOrThrow(ACTION_DEFINITIONS[name.data].data, input.data, 'data');
+    const idempotencyKey = parseOrThrow(idempotencyKeySchema.optional(), key, 'Idempotency-Key') ?? randomUUID();
     const result = await this.service.act(id, name.data, input, user, idempotencyKey, 'api');
     await this.accessLog.record({ user, kind: 'change', cardIds: [id], detail: name.data, channel: 'api', ip: req.ip, requestId: requestId(req) });
     return presentActionResult(result);

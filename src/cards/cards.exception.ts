@@ -13,6 +13,12 @@ export enum CardsErrorCode {
   TOO_MANY_CARDS = 'TOO_MANY_CARDS',
   WORKFLOW_UNAVAILABLE = 'WORKFLOW_UNAVAILABLE',
   VENUE_NOT_YOURS = 'VENUE_NOT_YOURS',
+  /** The Idempotency-Key was used before for another card, action or body. */
+  IDEMPOTENCY_KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED',
+  /** The database refused to record the change (data it will never take); the card did not change. */
+  CHANGE_REFUSED = 'CHANGE_REFUSED',
+  /** The database did not record the change in time; the card did not change, try again. */
+  CHANGE_NOT_RECORDED = 'CHANGE_NOT_RECORDED',
 }
 
 const STATUS: Record<CardsErrorCode, HttpStatus> = {
@@ -27,6 +33,9 @@ const STATUS: Record<CardsErrorCode, HttpStatus> = {
   [CardsErrorCode.TOO_MANY_CARDS]: HttpStatus.PAYLOAD_TOO_LARGE,
   [CardsErrorCode.WORKFLOW_UNAVAILABLE]: HttpStatus.SERVICE_UNAVAILABLE,
   [CardsErrorCode.VENUE_NOT_YOURS]: HttpStatus.FORBIDDEN,
+  [CardsErrorCode.IDEMPOTENCY_KEY_REUSED]: HttpStatus.UNPROCESSABLE_ENTITY,
+  [CardsErrorCode.CHANGE_REFUSED]: HttpStatus.UNPROCESSABLE_ENTITY,
+  [CardsErrorCode.CHANGE_NOT_RECORDED]: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 export class CardsException extends DomainException<CardsErrorCode> {

@@ -7,9 +7,10 @@ import { CardsService } from './cards.service.js';
 import { CsvUploadMiddleware, RegistrationPagesController, UPLOAD_PATH } from './registration-pages.controller.js';
 import { ReplayService } from './replay.service.js';
 import { SavedSearchesRepository } from './saved-searches.repository.js';
+import { StuckCardsPageController } from './stuck-cards-page.controller.js';
 
 @Module({
-  controllers: [CardsController, CardExportPageController, CardPagesController, RegistrationPagesController],
+  controllers: [CardsController, CardExportPageController, CardPagesController, RegistrationPagesController, StuckCardsPageController],
   providers: [CardsRepository, CardsService, CardExportService, ReplayService, SavedSearchesRepository],
   exports: [CardsService],
 })

@@ -1,5 +1,7 @@
 /** The card use cases: register, find, act, export, history and replay. Controllers stay thin. */
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -8,6 +10,7 @@ import type { AppConfig } from '../config/app-config.js';
 import type { WardConfig } from '../config/ward-config.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { AuthErrorCode, AuthException } from '../auth/auth.exception.js';
+import { CommonException, type FieldError } from '../common/errors.js';
 import type { CardWorkflowInput, CardActionResult } from '../../workflows/card-messages.js';
 import { cardActionUpdate, cardWorkflowId } from '../../workflows/card-messages.js';
 import type { cardWorkflow } from '../../workflows/card.workflow.js';
@@ -48,6 +51,31 @@ function actorRole(user: AuthUser): ActorRole | undefined {
 /** The earlier of two optional ISO dates. */
 const earlier = (a?: string, b?: string) => (a && b ? (a < b ? a : b) : (a ?? b));
 
+/** JSON with object keys sorted, so that the same body always has the same fingerprint. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export interface StuckCard {
+  cardId: string;
+  /** The first event that could not be recorded. */
+  seq: number;
+  error: string;
+  failures: number;
+  since: string;
+  lastFailedAt: string;
+  /** The card's last recorded state, if its registration was recorded at all. */
+  state?: string;
+}
+
 /** How many workflow starts a batch keeps in flight at once. */
 const START_CONCURRENCY = 32;
 
@@ -59,12 +87,40 @@ export class CardsService {
     private readonly replayer: ReplayService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WARD_CONFIG) private readonly ward: WardConfig,
+    private readonly em: EntityManager,
   ) {}
+
+  /** The venue allocated to a postal code, or undefined outside the ward's allocation. */
+  venueFor(postalCode: string): string | undefined {
+    return this.ward.venueForPostalCode(postalCode);
+  }
+
+  /** Refuses a venue id that is not one of the ward's configured venues (400 naming `field`). */
+  checkVenue(venueId: unknown, field: string): void {
+    if (venueId === undefined) return;
+    if (!this.ward.venues.some((v) => v.id === venueId)) {
+      throw CommonException.validation([{ field, message: `not a configured venue: one of ${this.ward.venues.map((v) => v.id).join(', ')}` }]);
+    }
+  }
+
+  /**
+   * Cards whose postal code is outside the ward's allocation (config towns.csv): such a card would
+   * have no venue, and no venue could ever see it. `field` names the card's place in the request.
+   */
+  outsideWard(inputs: CardInput[], field: (i: number) => string): FieldError[] {
+    return inputs.flatMap((c, i) =>
+      this.ward.venueForPostalCode(c.resident.postalCode) === undefined
+        ? [{ field: field(i), message: `postal code ${c.resident.postalCode} is not in the ward's allocation: no venue serves it` }]
+        : [],
+    );
+  }
 
   /** Registers cards (R-2.3): residents to PostgreSQL, then one workflow per card. Idempotent on cardId. */
   async register(inputs: CardInput[], user: AuthUser, channel: Channel): Promise<RegisterResult[]> {
     const role = actorRole(user);
     if (!role || !['ward', 'office'].includes(role)) throw new AuthException(AuthErrorCode.FORBIDDEN, `role ${user.role} may not register cards`);
+    const outside = this.outsideWard(inputs, (i) => (inputs.length > 1 ? `cards[${i}].resident.postalCode` : 'resident.postalCode'));
+    if (outside.length) throw CommonException.validation(outside);
     await this.cards.insertResidents(inputs);
     const results: RegisterResult[] = new Array(inputs.length);
     let next = 0;
@@ -146,6 +202,9 @@ export class CardsService {
     }
     const scope = VenueScope.of(user);
     if (scope.restricted && !(await this.cards.findView(scope, cardId))) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
+    // Every channel (API, pages, bulk jobs): a venue must be one the ward configured.
+    this.checkVenue(body.data?.venueId, 'data.venueId');
+    const fresh = await this.checkFingerprint(user, idempotencyKey, cardId, action, body);
     const handle = this.client.workflow.getHandle(cardWorkflowId(cardId));
     try {
       return await handle.executeUpdate(cardActionUpdate, {
@@ -154,8 +213,61 @@ export class CardsService {
         updateId: `${user.id}:${idempotencyKey}`,
       });
     } catch (e) {
-      throw await this.mapUpdateError(e, cardId, scope);
+      const mapped = await this.mapUpdateError(e, cardId, scope);
+      // Refused, so nothing was applied: the key is free again (a form sent again after a fix).
+      if (fresh && mapped instanceof CardsException) {
+        await this.em.fork().execute(`delete from idempotency_fingerprint where user_id = ? and key = ?`, [user.id, idempotencyKey]);
+      }
+      throw mapped;
     }
+  }
+
+  /**
+   * Temporal de-duplicates updates by id alone, so a key reused for another request would get the
+   * first request's answer. The first use of a key stores a fingerprint of what it asked for
+   * (card, action, body); a later use with another fingerprint is refused with 422.
+   */
+  private async checkFingerprint(user: AuthUser, key: string, cardId: string, action: CardAction, body: { reason?: string; data?: Record<string, unknown> }): Promise<boolean> {
+    const hash = createHash('sha256')
+      .update(canonical({ cardId, action, reason: body.reason || undefined, data: body.data }))
+      .digest('hex');
+    const em = this.em.fork();
+    const inserted = await em.execute<{ key: string }[]>(
+      `insert into idempotency_fingerprint (user_id, key, card_id, action, body_hash) values (?, ?, ?, ?, ?) on conflict (user_id, key) do nothing returning key`,
+      [user.id, key, cardId, action, hash],
+    );
+    if (inserted.length > 0) return true;
+    const [first] = await em.execute<{ card_id: string; action: string; body_hash: string }[]>(
+      `select card_id, action, body_hash from idempotency_fingerprint where user_id = ? and key = ?`,
+      [user.id, key],
+    );
+    if (first && (first.card_id !== cardId || first.action !== action || first.body_hash !== hash)) {
+      throw new CardsException(
+        CardsErrorCode.IDEMPOTENCY_KEY_REUSED,
+        first.card_id === cardId && first.action === action
+          ? 'this Idempotency-Key was used for the same action with another body: use a new key for a new request'
+          : 'this Idempotency-Key was used for another request (another card or action): use a new key for a new request',
+      );
+    }
+    return false;
+  }
+
+  /** Cards whose timer projection keeps failing, oldest first. */
+  async stuckCards(): Promise<StuckCard[]> {
+    const rows = await this.em.fork().execute<{ card_id: string; seq: number; error: string; failures: number; since: Date; last_failed_at: Date; state: string | null }[]>(
+      `select s.card_id, s.seq, s.error, s.failures, s.since, s.last_failed_at, c.state
+         from card_stuck s left join card c on c.card_id = s.card_id
+        order by s.since, s.card_id limit 500`,
+    );
+    return rows.map((r) => ({
+      cardId: r.card_id,
+      seq: r.seq,
+      error: r.error,
+      failures: r.failures,
+      since: new Date(r.since).toISOString(),
+      lastFailedAt: new Date(r.last_failed_at).toISOString(),
+      ...(r.state ? { state: r.state } : {}),
+    }));
   }
 
   private async mapUpdateError(e: unknown, cardId: string, scope: VenueScope): Promise<unknown> {

@@ -191,7 +191,7 @@ export class RegistrationPagesController {
   @Allow('ward', 'office')
   async registerOne(@Body() body: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
     const record = toRecord(body);
-    const checked = checkRecord(record);
+    const checked = checkRecord(record, (p) => this.service.venueFor(p));
     if (!checked.input) return this.page(req, res, 400, { record, problems: checked.problems });
     const [result] = await this.service.register([checked.input], req.web.user, 'web');
     await this.log(req, [result.cardId], `registered ${result.status === 'created' ? 1 : 0} of 1 (form)`);
@@ -215,7 +215,7 @@ export class RegistrationPagesController {
             : 'CSVファイルを選んでください';
       return this.page(req, res, req.uploadError === 'too_large' ? 413 : 400, { uploadError });
     }
-    const report = parseCardCsv(req.file.buffer);
+    const report = parseCardCsv(req.file.buffer, undefined, (p) => this.service.venueFor(p));
     if (report.fileErrors.length === 0) markExisting(report, await this.cards.existing(VenueScope.of(req.web.user), reportCardIds(report)));
     // All or nothing: one bad row and the file is not registered.
     if (mode === 'dry' || !isClean(report)) return this.page(req, res, mode === 'dry' ? 200 : 400, { report: reportView(report, mode) });

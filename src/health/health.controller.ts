@@ -23,7 +23,7 @@ export class HealthController {
 
   @Get()
   @Public()
-  @ApiOperation({ summary: 'Temporal, PostgreSQL and the card worker, each up or down' })
+  @ApiOperation({ summary: 'Temporal, PostgreSQL and the card worker, each up or down; and how many cards are stuck (a change the database keeps refusing)' })
   async health(@Res({ passthrough: true }) res: Response) {
     const check = async (fn: () => Promise<string | undefined>): Promise<Check> => {
       try {
@@ -55,7 +55,16 @@ export class HealthController {
       }),
     ]);
     const status = [postgres, temporal, worker].every((c) => c.status === 'up') ? 'up' : 'down';
+    // Stuck cards do not make the system down (everything else works), but they need someone:
+    // the count and the oldest, without card ids (this endpoint is public); the ids are in the office's list.
+    const stuckCards = await withTimeout(
+      this.em.fork().execute<{ count: string; oldest: Date | null }[]>(`select count(*) as count, min(since) as oldest from card_stuck`),
+      3000,
+    ).then(
+      ([r]) => ({ count: Number(r.count), ...(r.oldest ? { oldestSince: new Date(r.oldest).toISOString() } : {}) }),
+      () => ({ count: null }),
+    );
     res.status(status === 'up' ? 200 : 503);
-    return { status, postgres, temporal, worker };
+    return { status, postgres, temporal, worker, stuckCards };
   }
 }

@@ -136,7 +136,15 @@ export class TestSystem {
     return this.orm.em.fork().execute(query, params) as Promise<T[]>;
   }
 
+  private owner?: MikroORM;
+  /** SQL as the schema's owner (MIGRATION_DATABASE_URL): for test-only triggers the application's role may not create. */
+  async ownerSql<T = Record<string, any>>(query: string, params: unknown[] = []): Promise<T[]> {
+    this.owner ??= await openOrm(process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL!);
+    return this.owner.em.fork().execute(query, params) as Promise<T[]>;
+  }
+
   async stop(): Promise<void> {
+    await this.owner?.close();
     await this.app?.close();
     await this.cardWorker?.stop();
     await this.workerConnection?.close();

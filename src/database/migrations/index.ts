@@ -8,6 +8,7 @@ import { Migration20261124180000_venue_scope } from './Migration20261124180000_v
 import { Migration20261124190000_dashboard_indexes } from './Migration20261124190000_dashboard_indexes.js';
 import { Migration20261124200000_bulk_job_claim } from './Migration20261124200000_bulk_job_claim.js';
 import { Migration20261126010000_auth_throttle } from './Migration20261126010000_auth_throttle.js';
+import { Migration20261126020000_card_integrity } from './Migration20261126020000_card_integrity.js';
 import { Migration20261126040000_app_role } from './Migration20261126040000_app_role.js';
 
 export const migrations: MigrationObject[] = [
@@ -19,5 +20,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261124190000_dashboard_indexes', class: Migration20261124190000_dashboard_indexes },
   { name: 'Migration20261124200000_bulk_job_claim', class: Migration20261124200000_bulk_job_claim },
   { name: 'Migration20261126010000_auth_throttle', class: Migration20261126010000_auth_throttle },
+  { name: 'Migration20261126020000_card_integrity', class: Migration20261126020000_card_integrity },
   { name: 'Migration20261126040000_app_role', class: Migration20261126040000_app_role },
 ];
