@@ -111,7 +111,6 @@ export class ErrorsFilter implements ExceptionFilter {
       requestId: body.requestId,
       web,
       back,
-      signedIn: Boolean(web),
     });
   }
 }

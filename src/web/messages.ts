@@ -63,6 +63,8 @@ export interface PageError {
   message: string;
 }
 
+const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
+
 const state = (s: unknown) => STATE_LABELS[s as CardStateName] ?? '別の状態';
 
 /** The state machine's English detail of an INVALID_DATA rejection, in Japanese, beside its field. */
@@ -116,14 +118,15 @@ export function pageErrors(code: string, message: string, details?: unknown): Pa
       return (d.fields ?? [{ field: '', message }]).map((f) => {
         const field = f.field.replace(/^(body|query)\./, '').split('.')[0];
         // Japanese messages written for the pages are kept; the schema's English ones are replaced.
-        const japanese = /[\u3040-\u30ff\u4e00-\u9fff]/.test(f.message);
+        const japanese = JAPANESE.test(f.message);
         return { field: field || undefined, message: japanese ? f.message : `${FIELD_LABELS[field] ?? '入力'}の内容を確かめてください。` };
       });
     case 'ILLEGAL_TRANSITION':
     case 'CARD_CLOSED':
       return [{ message: `この操作は行えませんでした。カードの状態が変わっています${d.state ? `（現在は「${state(d.state)}」）` : ''}。他の職員が先に操作した可能性があります。いまの状態と、いま行える操作を確かめてください。` }];
     default:
-      return [{ message: BY_CODE[code] ?? '操作を完了できませんでした。入力を確かめて、もう一度行ってください。' }];
+      // Messages other modules wrote in Japanese for the pages are shown as they are.
+      return [{ message: JAPANESE.test(message) ? message : (BY_CODE[code] ?? '操作を完了できませんでした。入力を確かめて、もう一度行ってください。') }];
   }
 }
 

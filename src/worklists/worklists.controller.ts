@@ -176,7 +176,7 @@ export class WorklistsController {
       nav: 'worklists',
       web: req.web,
       job,
-      actionLabel: ACTION_DEFINITIONS[job.action]?.label ?? '一括処理',
+      jobActionLabel: ACTION_DEFINITIONS[job.action]?.label ?? '一括処理',
       kindLabel: typeof job.data?.kind === 'string' && Object.hasOwn(PROPOSAL_LABELS, job.data.kind) ? PROPOSAL_LABELS[job.data.kind as ProposalKind] : undefined,
       total: job.card_ids.length,
       running: job.status === 'running',
