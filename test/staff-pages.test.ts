@@ -333,6 +333,19 @@ describe('staff workplace in Chromium', () => {
     expect(await page.content()).not.toContain('123456789018');
   });
 
+  it('answers a saved search that cannot be saved on the search page, with the search and the name kept', async () => {
+    const page = await newPage();
+    await signIn(page, sys.baseUrl, await sys.webUser('callcenter'));
+    await page.goto(`${sys.baseUrl}/cards?nameKana=${encodeURIComponent('ガメン')}`);
+    await page.getByLabel('いまの検索条件に付ける名前').fill('\u3000');
+    const refused = page.waitForResponse((r) => r.request().method() === 'POST');
+    await page.getByRole('button', { name: 'この条件を保存' }).click();
+    expect((await refused).status()).toBe(400);
+    expect(await page.locator('#e-savedName').textContent()).toContain('保存する名前を入力してください');
+    expect(await page.getByLabel('氏名（カナ、前方一致）').inputValue()).toBe('ガメン');
+    expect(await page.locator('table.stack tbody').textContent()).toContain(cards[0].cardId);
+  });
+
   it('answers an unknown URL and a page the role may not use in Japanese, with a way back', async () => {
     const page = await newPage();
     await signIn(page, sys.baseUrl, await sys.webUser('callcenter'));

@@ -98,6 +98,18 @@ export class CardPagesController {
       if (status === 404 || status === 403) return false;
       await this.renderCard(req as WebRequest, res, id, status, { failed: { action, errors, input } });
     });
+    // A saved search that cannot be saved: the search page again, the name kept, the reason beside it.
+    forms.register(/^\/cards\/saved-searches$/, async ({ req, res, status, errors, input }) => {
+      if (status === 403 || status === 404) return false;
+      const raw = typeof input.query === 'string' ? input.query.slice(0, 2000) : '';
+      const params = filled(Object.fromEntries(new URLSearchParams(raw)));
+      delete params.saved;
+      if (!searchQuerySchema.safeParse(params).success) return false;
+      await this.renderSearch(req as WebRequest, res, params, status, {
+        saveError: errors.map((e) => e.message).join(' '),
+        savedName: typeof input.name === 'string' ? input.name.slice(0, 100) : '',
+      });
+    });
   }
 
   @Get()
@@ -105,6 +117,10 @@ export class CardPagesController {
   async search(@Query() query: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
     // `saved` only says what the last saved-search form did; it is no filter.
     const { saved, ...params } = filled(query);
+    await this.renderSearch(req, res, params, 200, { savedNotice: saved && Object.hasOwn(SAVED_NOTICES, saved) ? SAVED_NOTICES[saved] : undefined });
+  }
+
+  private async renderSearch(req: WebRequest, res: Response, params: Record<string, string>, status: number, extra: { savedNotice?: string; saveError?: string; savedName?: string }) {
     const q = parseOrThrow(searchQuerySchema, params, 'query');
     const page = await this.service.search(q, req.web.user);
     await this.accessLog.record({
@@ -125,13 +141,15 @@ export class CardPagesController {
     const desc = q.sort.startsWith('-');
     const filters = { ...params };
     delete filters.cursor;
-    res.render('cards', {
+    res.status(status).render('cards', {
       title: 'カード検索',
       nav: 'cards',
       web: req.web,
       params,
       savedSearches: await this.savedSearches.list(req.web.user.id),
-      savedNotice: saved && Object.hasOwn(SAVED_NOTICES, saved) ? SAVED_NOTICES[saved] : undefined,
+      savedNotice: extra.savedNotice,
+      saveError: extra.saveError,
+      savedName: extra.savedName,
       saveQuery: new URLSearchParams(filters).toString(),
       items: page.items.map((c) => ({ ...c, venueName: this.ward.venues.find((v) => v.id === c.venueId)?.name ?? '' })),
       nextLink: page.nextCursor ? withParams({ cursor: page.nextCursor }) : undefined,
