@@ -307,6 +307,7 @@ describe('staff workplace in Chromium', () => {
     await reserve().getByRole('button').click();
     await caller.getByText('「予約」を記録できませんでした').waitFor();
     expect(await reserve().locator('.field-error').textContent()).toContain('終了日時が開始日時より前です');
+    expect(await caller.getByRole('alert').getByRole('link', { name: /終了日時が開始日時より前です/ }).getAttribute('href')).toMatch(/^#endsAt-/);
     expect(await reserve().getByLabel('開始日時').inputValue()).toBe(tokyoSlot(3, '10:00'));
     expect(await reserve().getByLabel('終了日時').inputValue()).toBe(tokyoSlot(3, '09:30'));
     expect(await accessibilityViolations(caller)).toEqual([]);

@@ -211,6 +211,7 @@ export class CardPagesController {
     const failedOffered = failed && detail.allowedActions.some((a) => a.action === failed.action);
     const split = failed ? errorsByField(failed.errors, failedOffered ? ACTION_FIELDS : []) : undefined;
     const booking = detail.booking;
+    const fieldErrors: { message: string; href: string }[] = [];
     res.status(status).render('card', {
       title: `カード ${id}`,
       nav: 'cards',
@@ -223,13 +224,17 @@ export class CardPagesController {
       done: opts.done && Object.hasOwn(ACTION_DEFINITIONS, opts.done) ? ACTION_DEFINITIONS[opts.done as CardAction].label : undefined,
       failedLabel: failed && Object.hasOwn(ACTION_DEFINITIONS, failed.action) ? ACTION_DEFINITIONS[failed.action as CardAction].label : undefined,
       generalErrors: split?.general ?? [],
+      fieldErrors,
+      failedOffered,
       actions: detail.allowedActions.map((a) => {
         const mine = failed?.action === a.action;
         const input = mine ? failed!.input : {};
+        const key = randomUUID();
+        if (mine) fieldErrors.push(...Object.entries(split!.fields).map(([field, message]) => ({ message, href: field === 'venueId' ? `#a-${key}` : `#${field}-${key}` })));
         return {
           ...a,
           // One key per rendered form: a reload or a double click sends the same key.
-          key: randomUUID(),
+          key,
           buttonLabel: actionButtonLabel(a.action),
           reason: reasonField(a.action),
           needsSlot: a.action === 'reserve',
