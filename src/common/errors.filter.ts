@@ -3,6 +3,7 @@ import { DriverException } from '@mikro-orm/core';
 import type { Request, Response } from 'express';
 import { RedirectException } from '../auth/auth.exception.js';
 import { DomainException, type ErrorBody } from './errors.js';
+import { containsMyNumber } from './my-number.js';
 import { FormErrorRenderers } from '../web/form-errors.js';
 import { pageErrors } from '../web/messages.js';
 
@@ -98,7 +99,8 @@ export class ErrorsFilter implements ExceptionFilter {
     let back: string | undefined;
     try {
       const url = referer ? new URL(referer) : undefined;
-      if (url && url.host === req.get('host') && url.pathname !== req.path) back = url.pathname + url.search;
+      // Same site only, and never a link that would carry an individual number back into the page.
+      if (url && url.host === req.get('host') && url.pathname !== req.path && !containsMyNumber(decodeURIComponent(url.pathname + url.search))) back = url.pathname + url.search;
     } catch {
       back = undefined;
     }
