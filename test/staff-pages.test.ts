@@ -29,10 +29,11 @@ describe('staff workplace in Chromium', () => {
     await sys.http('POST', '/api/cards', { token: office, body: { cards } });
     await eventually(async () => (await sys.sql(`select count(*)::int n from card where card_id in (?, ?)`, [cards[0].cardId, cards[1].cardId]))[0].n === 2);
   });
+  // Stopping the worker waits for its in-flight tasks, which takes longer on a loaded machine.
   afterAll(async () => {
     await browser?.close();
     await sys?.stop();
-  });
+  }, 120_000);
 
   const newPage = async (opts: { javaScriptEnabled?: boolean } = {}) => (await browser.newContext({ locale: 'ja-JP', ...opts })).newPage();
   const sessionCookie = async (page: Page) => (await page.context().cookies()).find((c) => c.name.includes('session'))!;
@@ -224,7 +225,7 @@ describe('staff workplace in Chromium', () => {
       await screenshot(page, name);
     }
     expect(found).toEqual(Object.fromEntries(Object.keys(found).map((k) => [k, []])));
-  });
+  }, 120_000);
 
   it('works with JavaScript disabled: sign in, search, act', async () => {
     const page = await newPage({ javaScriptEnabled: false });
