@@ -10,6 +10,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { CardsModule } from './cards/cards.module.js';
 import { ErrorsFilter } from './common/errors.filter.js';
 import { MyNumberMiddleware } from './common/my-number.middleware.js';
+import { WebFormsModule } from './web/form-errors.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ormConfig } from './database/orm.config.js';
@@ -24,6 +25,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 @Module({
   imports: [
     ConfigModule,
+    WebFormsModule,
     LoggerModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (c: AppConfig) => ({

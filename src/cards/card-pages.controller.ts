@@ -7,11 +7,13 @@ import { z } from 'zod';
 import { AccessLogService } from '../audit/access-log.service.js';
 import { Allow } from '../auth/auth.types.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
-import { CommonException } from '../common/errors.js';
+import { CommonException, type FieldError } from '../common/errors.js';
 import { parseOrThrow } from '../common/zod-validation.js';
 import { WARD_CONFIG } from '../config/config.module.js';
 import type { WardConfig } from '../config/ward-config.js';
-import { ACTION_DEFINITIONS, PROPOSAL_KINDS, PROPOSAL_LABELS, ROUTES, ROUTE_LABELS, STATES, STATE_LABELS } from '../../workflows/card-state-machine.js';
+import { FormErrorRenderers, errorsByField } from '../web/form-errors.js';
+import { actionButtonLabel, isDangerAction, reasonField, type PageError } from '../web/messages.js';
+import { ACTION_DEFINITIONS, type CardAction, PROPOSAL_KINDS, PROPOSAL_LABELS, ROUTES, ROUTE_LABELS, STATES, STATE_LABELS } from '../../workflows/card-state-machine.js';
 import { actionNameSchema, exportQuerySchema, searchQuerySchema } from './card.dto.js';
 import { CardExportService } from './card-export.service.js';
 import { VenueScope, assertVenueFilter } from './venue-scope.js';
@@ -62,6 +64,23 @@ function searchOnly(raw: string): string {
   return new URLSearchParams(params).toString();
 }
 
+/** The action form's fields: an error on another one is shown above the forms. */
+const ACTION_FIELDS = ['reason', 'startsAt', 'endsAt', 'kind', 'confirm', 'venueId'];
+
+const LOCAL_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/;
+
+/** A booking slot's problems, in Japanese, beside the field (the state machine checks again). */
+function slotProblems(startsAt: unknown, endsAt: unknown): FieldError[] {
+  const problems: FieldError[] = [];
+  const start = typeof startsAt === 'string' && LOCAL_DATETIME.test(startsAt) ? Date.parse(`${startsAt}:00+09:00`) : NaN;
+  const end = typeof endsAt === 'string' && LOCAL_DATETIME.test(endsAt) ? Date.parse(`${endsAt}:00+09:00`) : NaN;
+  if (Number.isNaN(start)) problems.push({ field: 'startsAt', message: '開始日時を「年/月/日 時:分」で入力してください。' });
+  if (Number.isNaN(end)) problems.push({ field: 'endsAt', message: '終了日時を「年/月/日 時:分」で入力してください。' });
+  else if (!Number.isNaN(start) && end <= start) problems.push({ field: 'endsAt', message: '終了日時が開始日時より前です。開始日時より後の日時を入力してください。' });
+  else if (end <= Date.now()) problems.push({ field: 'endsAt', message: '終了日時が過ぎています。これからの日時を入力してください。' });
+  return problems;
+}
+
 /** A datetime-local value ("2026-12-01T09:30") read as Asia/Tokyo. */
 const tokyoLocal = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v) ? `${v}:00+09:00` : v);
 
@@ -73,13 +92,36 @@ export class CardPagesController {
     private readonly accessLog: AccessLogService,
     private readonly savedSearches: SavedSearchesRepository,
     @Inject(WARD_CONFIG) private readonly ward: WardConfig,
-  ) {}
+    forms: FormErrorRenderers,
+  ) {
+    // A refused action draws the card page again (404 and 403 stay error pages that link back).
+    forms.register(/^\/cards\/([A-Za-z0-9][A-Za-z0-9-]{0,31})\/actions\/([a-z_]{1,40})$/, async ({ req, res, params: [id, action], status, errors, input }) => {
+      if (status === 404 || status === 403) return false;
+      await this.renderCard(req as WebRequest, res, id, status, { failed: { action, errors, input } });
+    });
+    // A saved search that cannot be saved: the search page again, the name kept, the reason beside it.
+    forms.register(/^\/cards\/saved-searches$/, async ({ req, res, status, errors, input }) => {
+      if (status === 403 || status === 404) return false;
+      const raw = typeof input.query === 'string' ? input.query.slice(0, 2000) : '';
+      const params = filled(Object.fromEntries(new URLSearchParams(raw)));
+      delete params.saved;
+      if (!searchQuerySchema.safeParse(params).success) return false;
+      await this.renderSearch(req as WebRequest, res, params, status, {
+        saveError: errors.map((e) => e.message).join(' '),
+        savedName: typeof input.name === 'string' ? input.name.slice(0, 100) : '',
+      });
+    });
+  }
 
   @Get()
   @Allow(...STAFF)
   async search(@Query() query: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
     // `saved` only says what the last saved-search form did; it is no filter.
     const { saved, ...params } = filled(query);
+    await this.renderSearch(req, res, params, 200, { savedNotice: saved && Object.hasOwn(SAVED_NOTICES, saved) ? SAVED_NOTICES[saved] : undefined });
+  }
+
+  private async renderSearch(req: WebRequest, res: Response, params: Record<string, string>, status: number, extra: { savedNotice?: string; saveError?: string; savedName?: string }) {
     const q = parseOrThrow(searchQuerySchema, params, 'query');
     assertVenueFilter(VenueScope.of(req.web.user), q.venue, 'ja');
     const page = await this.service.search(q, req.web.user);
@@ -101,13 +143,15 @@ export class CardPagesController {
     const desc = q.sort.startsWith('-');
     const filters = { ...params };
     delete filters.cursor;
-    res.render('cards', {
+    res.status(status).render('cards', {
       title: 'カード検索',
       nav: 'cards',
       web: req.web,
       params,
       savedSearches: await this.savedSearches.list(req.web.user.id),
-      savedNotice: saved && Object.hasOwn(SAVED_NOTICES, saved) ? SAVED_NOTICES[saved] : undefined,
+      savedNotice: extra.savedNotice,
+      saveError: extra.saveError,
+      savedName: extra.savedName,
       saveQuery: new URLSearchParams(filters).toString(),
       items: page.items.map((c) => ({ ...c, venueName: this.ward.venues.find((v) => v.id === c.venueId)?.name ?? '' })),
       nextLink: page.nextCursor ? withParams({ cursor: page.nextCursor }) : undefined,
@@ -153,30 +197,63 @@ export class CardPagesController {
   @Allow(...STAFF)
   async card(@Param('cardId') cardId: string, @Query('done') done: string | undefined, @Req() req: WebRequest, @Res() res: Response) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
+    await this.renderCard(req, res, id, 200, { done });
+  }
+
+  /**
+   * The card page; after a refused action, the same page with the card as it is now, the message
+   * beside the field of the action's form, and what was typed kept (never a refused My Number).
+   */
+  private async renderCard(req: WebRequest, res: Response, id: string, status: number, opts: { done?: string; failed?: { action: string; errors: PageError[]; input: Record<string, unknown> } }) {
     const detail = await this.service.get(id, req.web.user);
     await this.accessLog.record({ user: req.web.user, kind: 'read', cardIds: [id], detail: 'card page', channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
     const isAuditor = ['auditor', 'ward'].includes(req.web.user.role);
-    res.render('card', {
+    const failed = opts.failed;
+    const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 2000) : '');
+    const failedOffered = failed && detail.allowedActions.some((a) => a.action === failed.action);
+    const split = failed ? errorsByField(failed.errors, failedOffered ? ACTION_FIELDS : []) : undefined;
+    const booking = detail.booking;
+    const fieldErrors: { message: string; href: string }[] = [];
+    res.status(status).render('card', {
       title: `カード ${id}`,
       nav: 'cards',
       web: req.web,
       card: detail.card,
-      venueName: this.ward.venues.find((v) => v.id === detail.card.venueId)?.name,
+      venueName: this.venueName(detail.card.venueId),
+      booking: booking ? { ...booking, venueName: this.venueName(booking.venueId) } : undefined,
       timeline: detail.timeline,
       proposals: detail.proposals,
-      done: done ? ACTION_DEFINITIONS[done as keyof typeof ACTION_DEFINITIONS]?.label : undefined,
-      actions: detail.allowedActions.map((a) => ({
-        ...a,
-        // One key per rendered form: a reload or a double click sends the same key.
-        key: randomUUID(),
-        needsSlot: a.action === 'reserve',
-        needsKind: a.action === 'reject_proposal',
-        danger: a.irreversible,
-      })),
+      done: opts.done && Object.hasOwn(ACTION_DEFINITIONS, opts.done) ? ACTION_DEFINITIONS[opts.done as CardAction].label : undefined,
+      failedLabel: failed && Object.hasOwn(ACTION_DEFINITIONS, failed.action) ? ACTION_DEFINITIONS[failed.action as CardAction].label : undefined,
+      generalErrors: split?.general ?? [],
+      fieldErrors,
+      failedOffered,
+      actions: detail.allowedActions.map((a) => {
+        const mine = failed?.action === a.action;
+        const input = mine ? failed!.input : {};
+        const key = randomUUID();
+        if (mine) fieldErrors.push(...Object.entries(split!.fields).map(([field, message]) => ({ message, href: field === 'venueId' ? `#a-${key}` : `#${field}-${key}` })));
+        return {
+          ...a,
+          // One key per rendered form: a reload or a double click sends the same key.
+          key,
+          buttonLabel: actionButtonLabel(a.action),
+          reason: reasonField(a.action),
+          needsSlot: a.action === 'reserve',
+          needsKind: a.action === 'reject_proposal',
+          danger: isDangerAction(a.action),
+          errors: mine ? split!.fields : {},
+          values: { reason: text(input.reason), startsAt: text(input.startsAt), endsAt: text(input.endsAt), kind: text(input.kind) },
+        };
+      }),
       openKinds: detail.proposals.map((p) => ({ value: p.kind, label: PROPOSAL_LABELS[p.kind] })),
       venues: this.ward.venues,
       showHistory: isAuditor,
     });
+  }
+
+  private venueName(id: string | null | undefined): string | undefined {
+    return this.ward.venues.find((v) => v.id === id)?.name;
   }
 
   @Post(':cardId/actions/:action')
@@ -186,15 +263,18 @@ export class CardPagesController {
     const name = actionNameSchema.safeParse(action);
     if (!name.success) throw new CardsException(CardsErrorCode.UNKNOWN_ACTION, `no action ${action}`);
     const def = ACTION_DEFINITIONS[name.data];
-    if (def.irreversible && body.confirm !== 'yes') {
-      throw CommonException.validation([{ field: 'confirm', message: '取り消せない操作です。確認のチェックを入れてください。' }]);
-    }
+    const reason = typeof body.reason === 'string' && body.reason.trim() ? body.reason.trim().slice(0, 2000) : undefined;
+    // Checked here first, so that every problem of the form is answered at once, beside its field.
+    const problems: FieldError[] = [];
+    if (def.reasonRequired && !reason) problems.push({ field: 'reason', message: '理由を入力してください（この操作には理由の記録が必要です）。' });
+    if (name.data === 'reserve') problems.push(...slotProblems(body.startsAt, body.endsAt));
+    if (def.irreversible && body.confirm !== 'yes') problems.push({ field: 'confirm', message: '取り消せない操作です。内容を確かめて、確認のチェックを入れてください。' });
+    if (problems.length) throw CommonException.validation(problems);
     const data: Record<string, unknown> = {};
     if (name.data === 'reserve') Object.assign(data, { startsAt: tokyoLocal(body.startsAt), endsAt: tokyoLocal(body.endsAt), ...(body.venueId ? { venueId: body.venueId } : {}) });
     if (name.data === 'reject_proposal') data.kind = body.kind;
     if (name.data === 'ship_to_venue' && body.venueId) data.venueId = body.venueId;
     const key = parseOrThrow(z.string().uuid(), body.key, 'key');
-    const reason = typeof body.reason === 'string' && body.reason.trim() ? body.reason.trim().slice(0, 2000) : undefined;
     await this.service.act(id, name.data, { reason, data: Object.keys(data).length ? data : undefined }, req.web.user, key, 'web');
     await this.accessLog.record({ user: req.web.user, kind: 'change', cardIds: [id], detail: name.data, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
     res.redirect(303, `/cards/${id}?done=${name.data}`);

@@ -40,6 +40,8 @@ export interface CardDetail {
   card: CardView;
   timeline: CardEventView[];
   proposals: CardSnapshot['proposals'];
+  /** The booked slot while the card is reserved. */
+  booking?: CardSnapshot['booking'];
   allowedActions: { action: CardAction; label: string; reasonRequired: boolean; irreversible: boolean }[];
 }
 
@@ -178,6 +180,7 @@ export class CardsService {
       card: found.view,
       timeline: await this.cards.events(scope, cardId),
       proposals: found.snapshot.proposals,
+      booking: found.snapshot.booking,
       allowedActions: role
         ? allowedActions(found.snapshot, role).map((a) => {
             const d = ACTION_DEFINITIONS[a];

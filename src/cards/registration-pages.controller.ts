@@ -12,6 +12,7 @@ import { Allow } from '../auth/auth.types.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
 import { cookieNames } from '../auth/web-cookies.js';
 import { CommonException } from '../common/errors.js';
+import { FormErrorRenderers } from '../web/form-errors.js';
 import { findMyNumberField } from '../common/my-number.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -150,7 +151,20 @@ export class RegistrationPagesController {
     private readonly service: CardsService,
     private readonly cards: CardsRepository,
     private readonly accessLog: AccessLogService,
-  ) {}
+    forms: FormErrorRenderers,
+  ) {
+    // The form drawn again after a refusal before the controller (a My Number in a field): the
+    // other fields are kept, the refused one is empty, with the message beside it.
+    forms.register(/^\/register$/, async ({ req, res, status, errors, input }) => {
+      if (status === 403 || status === 404) return false;
+      const record = toRecord(input);
+      const problems: FieldProblem[] = errors.map((e) => {
+        const column = CARD_COLUMNS.find((c) => c.key === e.field);
+        return { column: column?.key ?? '', label: column?.label ?? '入力', message: e.message };
+      });
+      this.page(req as WebRequest, res, status, { record, problems });
+    });
+  }
 
   private page(req: WebRequest, res: Response, status: number, extra: Record<string, unknown> = {}) {
     const record = (extra.record as CardRecord | undefined) ?? toRecord({});

@@ -3,11 +3,14 @@ import { DriverException } from '@mikro-orm/core';
 import type { Request, Response } from 'express';
 import { RedirectException } from '../auth/auth.exception.js';
 import { DomainException, type ErrorBody } from './errors.js';
+import { containsMyNumber } from './my-number.js';
+import { FormErrorRenderers } from '../web/form-errors.js';
+import { pageErrors } from '../web/messages.js';
 
 const ERROR_TITLES: Partial<Record<number, string>> = {
   400: '入力に誤りがあります',
   403: 'この操作は許可されていません',
-  404: '見つかりません',
+  404: 'ページが見つかりません',
   409: 'この状態では操作できません',
   422: '個人番号は入力できません',
   500: 'システムエラー',
@@ -40,6 +43,8 @@ function redacted(e: unknown): unknown {
 @Catch()
 export class ErrorsFilter implements ExceptionFilter {
   private readonly logger = new Logger('errors');
+
+  constructor(private readonly forms: FormErrorRenderers) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -75,7 +80,39 @@ export class ErrorsFilter implements ExceptionFilter {
       res.status(status).json(body);
       return;
     }
-    // Pages answer with a page, in Japanese, keeping the stable code for support staff.
-    res.status(status).render('error', { title: ERROR_TITLES[status] ?? 'エラー', status, code: body.error.code, message: body.error.message, requestId: body.requestId, web: (req as { web?: unknown }).web });
+    void this.renderPage(req, res, status, body, exception);
+  }
+
+  /**
+   * Pages answer in Japanese: an error on a known form draws that form again with the message
+   * beside the field and the input kept; any other error is a page that says what to do and links
+   * back, keeping the stable code for support staff.
+   */
+  private async renderPage(req: Request, res: Response, status: number, body: ErrorBody, exception: unknown): Promise<void> {
+    try {
+      if (await this.forms.render(req, res, status, exception)) return;
+    } catch (e) {
+      this.logger.error({ err: redacted(e), path: req.route?.path ?? 'unknown' }, 'form error page failed');
+      if (res.headersSent) return void res.destroy();
+    }
+    const referer = req.get('referer');
+    let back: string | undefined;
+    try {
+      const url = referer ? new URL(referer) : undefined;
+      // Same site only, and never a link that would carry an individual number back into the page.
+      if (url && url.host === req.get('host') && url.pathname !== req.path && !containsMyNumber(decodeURIComponent(url.pathname + url.search))) back = url.pathname + url.search;
+    } catch {
+      back = undefined;
+    }
+    const web = (req as { web?: unknown }).web;
+    res.status(status).render('error', {
+      title: ERROR_TITLES[status] ?? 'エラー',
+      status,
+      code: body.error.code,
+      messages: pageErrors(body.error.code, body.error.message, body.error.details).map((e) => e.message),
+      requestId: body.requestId,
+      web,
+      back,
+    });
   }
 }

@@ -41,8 +41,12 @@ export class DashboardController {
     const routeRows = byRoute.map((r) => ({ label: ROUTE_LABELS[r.route as Route] ?? r.route, value: r.n }));
     const proposalRows = PROPOSAL_KINDS.map((k) => ({ kind: k, label: PROPOSAL_LABELS[k], value: proposals.find((p) => p.kind === k)?.n ?? 0 }));
     const weekRows = week.map((w) => ({ venue: venueName(w.venue_id), ...w }));
+    // The SLA as the ward configured it (policies in tests may be shorter than a day).
+    const slaMs = this.ward.policy.noticeSlaMs;
+    const sla = slaMs >= 86_400_000 ? `${Math.round(slaMs / 86_400_000)}日` : slaMs >= 3_600_000 ? `${Math.round(slaMs / 3_600_000)}時間` : `${Math.max(1, Math.round(slaMs / 60_000))}分`;
     return {
       title: 'ダッシュボード',
+      sla,
       nav: 'dashboard',
       web: req.web,
       venueName: venue ? venueName(venue) : undefined,
@@ -53,9 +57,9 @@ export class DashboardController {
       stateRows,
       routeChart: barChart('by-route', '交付方式別のカード枚数', routeRows),
       routeRows,
-      proposalChart: barChart('proposals', '承認待ちの提案', proposalRows),
+      proposalChart: barChart('proposals', '種類別の承認待ちの提案の件数', proposalRows),
       proposalRows,
-      weekChart: barChart('week', '今週の交付枚数（会場別）', weekRows.map((w) => ({ label: w.venue, value: w.issued }))),
+      weekChart: barChart('week', '今週（月曜から）交付したカードの枚数（会場別）', weekRows.map((w) => ({ label: w.venue, value: w.issued }))),
       weekRows,
       late,
     };

@@ -9,9 +9,20 @@ export interface ChartRow {
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** The width a label takes at 13px: full-width characters about 13px, others about 7.5px. */
+function labelPixels(label: string): number {
+  let px = 0;
+  for (const ch of label) {
+    const code = ch.codePointAt(0) ?? 0;
+    px += code < 0x100 || (code >= 0xff61 && code <= 0xff9f) ? 7.5 : 13;
+  }
+  return Math.ceil(px);
+}
+
 export function barChart(id: string, title: string, rows: ChartRow[], opts: { width?: number } = {}): string {
-  const width = opts.width ?? 420;
-  const labelWidth = 170;
+  // The label column fits the longest label, so that none is cut off; the chart grows with it.
+  const labelWidth = Math.max(120, ...rows.map((r) => labelPixels(r.label) + 16));
+  const width = Math.max(opts.width ?? 420, labelWidth + 200);
   const barHeight = 22;
   const gap = 8;
   const max = Math.max(1, ...rows.map((r) => r.value));

@@ -27,8 +27,11 @@ export const ROLE_LABELS: Record<string, string> = {
 
 export const CHANNEL_LABELS: Record<string, string> = { api: 'API', web: '画面', timer: 'タイマー', cli: 'CLI', phone: '電話', fax: 'FAX', counter: '窓口', 'resident-web': '住民Web', migration: '移行' };
 
+/** What an empty field shows. */
+export const EMPTY = '—';
+
 const tokyo = (v: unknown, pattern: string) => {
-  if (!v) return '';
+  if (!v) return EMPTY;
   const d = new TZDate(v instanceof Date ? v.getTime() : Date.parse(String(v)), 'Asia/Tokyo');
   return Number.isNaN(d.getTime()) ? String(v) : format(d, pattern);
 };
@@ -44,6 +47,17 @@ export function registerViewHelpers(hb: typeof Handlebars): void {
   hb.registerHelper('proposalLabel', (k: string) => PROPOSAL_LABELS[k as ProposalKind] ?? k);
   hb.registerHelper('jst', (v: unknown) => tokyo(v, 'yyyy/MM/dd HH:mm'));
   hb.registerHelper('jstDate', (v: unknown) => tokyo(v, 'yyyy/MM/dd'));
+  // 2026/12/01（火）09:30〜10:00
+  hb.registerHelper('jstSlot', (start: unknown, end: unknown) => {
+    if (!start) return EMPTY;
+    const s = new TZDate(Date.parse(String(start)), 'Asia/Tokyo');
+    const e = new TZDate(Date.parse(String(end)), 'Asia/Tokyo');
+    const day = '日月火水木金土'[s.getDay()];
+    const sameDay = format(s, 'yyyyMMdd') === format(e, 'yyyyMMdd');
+    return `${format(s, 'yyyy/MM/dd')}（${day}）${format(s, 'HH:mm')}〜${sameDay ? format(e, 'HH:mm') : format(e, 'yyyy/MM/dd HH:mm')}`;
+  });
+  hb.registerHelper('dash', (v: unknown) => (v === undefined || v === null || (typeof v === 'string' && v.trim() === '') ? EMPTY : v));
+  hb.registerHelper('actionLabel', (a: string) => ACTION_DEFINITIONS[a as CardAction]?.label ?? a);
   hb.registerHelper('json', (v: unknown) => JSON.stringify(v, null, 2));
   hb.registerHelper('plus', (a: number, b: number) => Number(a) + Number(b));
   hb.registerHelper('uri', (v: unknown) => encodeURIComponent(String(v ?? '')));

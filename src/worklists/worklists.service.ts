@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthUser } from '../auth/auth.types.js';
-import { CardsService } from '../cards/cards.service.js';
-import type { CardAction, ProposalKind, StaffRole } from '../../workflows/card-state-machine.js';
+import { CardsService, ownVenueOnly } from '../cards/cards.service.js';
+import type { CardAction, Proposal, ProposalKind, StaffRole } from '../../workflows/card-state-machine.js';
 
 export interface BulkJobRow {
   id: string;
@@ -36,6 +36,23 @@ export const APPROVAL: Record<ProposalKind, CardAction> = {
   expiry: 'approve_expiry',
   no_show: 'confirm_no_show',
 };
+
+/** What the ward needs beside each card of a worklist to decide on it. */
+export interface WorklistDetail {
+  proposals: Proposal[];
+  /** The latest hold (pull-out): why and since when. */
+  hold?: { reason: string | null; at: Date };
+}
+
+/** The worklists' tabs: how many cards each holds, counted as the lists select them. */
+export interface WorklistCounts {
+  renotice: number;
+  discard: number;
+  expiry: number;
+  no_show: number;
+  late: number;
+  on_hold: number;
+}
 
 const CONCURRENCY = 4;
 /** A job whose owner has made no progress for this long is taken over by another process. */
@@ -71,6 +88,36 @@ export class WorklistsService implements OnApplicationBootstrap, OnApplicationSh
     }
     const existing = await this.run<{ id: string; user_id: string }>(`select id, user_id from bulk_job where job_key = ?`, [input.jobKey]);
     return existing[0].id;
+  }
+
+  /** The open proposals and the latest hold of each card. */
+  async details(cardIds: string[]): Promise<Map<string, WorklistDetail>> {
+    const out = new Map<string, WorklistDetail>(cardIds.map((id) => [id, { proposals: [] }]));
+    if (cardIds.length === 0) return out;
+    const ids = `{${cardIds.join(',')}}`;
+    const [snapshots, holds] = await Promise.all([
+      this.run<{ card_id: string; proposals: Proposal[] | null }>(`select card_id, snapshot->'proposals' as proposals from card where card_id = any(?::text[])`, [ids]),
+      this.run<{ card_id: string; reason: string | null; at: Date }>(
+        `select distinct on (card_id) card_id, reason, at from card_event where type = 'pull_out' and card_id = any(?::text[]) order by card_id, seq desc`,
+        [ids],
+      ),
+    ]);
+    for (const r of snapshots) out.get(r.card_id)!.proposals = r.proposals ?? [];
+    for (const r of holds) out.get(r.card_id)!.hold = { reason: r.reason, at: r.at };
+    return out;
+  }
+
+  /** The number of cards on each worklist, in the user's venue scope as the lists are. */
+  async counts(user: AuthUser): Promise<WorklistCounts> {
+    const own = ownVenueOnly(user);
+    const [row] = await this.run<WorklistCounts>(
+      `select count(*) filter (where 'renotice' = any(proposal_kinds))::int renotice, count(*) filter (where 'discard' = any(proposal_kinds))::int discard,
+         count(*) filter (where 'expiry' = any(proposal_kinds))::int expiry, count(*) filter (where 'no_show' = any(proposal_kinds))::int no_show,
+         count(*) filter (where late)::int late, count(*) filter (where state = 'on_hold')::int on_hold
+       from card ${own ? 'where venue_id = ?' : ''}`,
+      own ? [user.venueId ?? '-'] : [],
+    );
+    return row;
   }
 
   async job(id: string, userId: string): Promise<BulkJobRow | undefined> {

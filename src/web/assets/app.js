@@ -1,9 +1,2 @@
-// Small enhancements; every page works without them.
-document.addEventListener('DOMContentLoaded', () => {
-  // "Select all" checkbox on worklists.
-  for (const all of document.querySelectorAll('input[data-select-all]')) {
-    all.addEventListener('change', () => {
-      for (const box of document.querySelectorAll(`input[name="${all.dataset.selectAll}"]`)) box.checked = all.checked;
-    });
-  }
-});
+// Small enhancements; every page works without them (nothing here at the moment: the worklists'
+// "select all" is a link that works without JavaScript).
