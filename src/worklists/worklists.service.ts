@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthUser } from '../auth/auth.types.js';
-import { CardsService, ownVenueOnly } from '../cards/cards.service.js';
+import { CardsService } from '../cards/cards.service.js';
+import { VenueScope } from '../cards/venue-scope.js';
 import type { CardAction, Proposal, ProposalKind, StaffRole } from '../../workflows/card-state-machine.js';
 
 export interface BulkJobRow {
@@ -109,13 +110,13 @@ export class WorklistsService implements OnApplicationBootstrap, OnApplicationSh
 
   /** The number of cards on each worklist, in the user's venue scope as the lists are. */
   async counts(user: AuthUser): Promise<WorklistCounts> {
-    const own = ownVenueOnly(user);
+    const scope = VenueScope.of(user).sql('venue_id');
     const [row] = await this.run<WorklistCounts>(
       `select count(*) filter (where 'renotice' = any(proposal_kinds))::int renotice, count(*) filter (where 'discard' = any(proposal_kinds))::int discard,
          count(*) filter (where 'expiry' = any(proposal_kinds))::int expiry, count(*) filter (where 'no_show' = any(proposal_kinds))::int no_show,
          count(*) filter (where late)::int late, count(*) filter (where state = 'on_hold')::int on_hold
-       from card ${own ? 'where venue_id = ?' : ''}`,
-      own ? [user.venueId ?? '-'] : [],
+       from card where ${scope.sql}`,
+      scope.params,
     );
     return row;
   }
