@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import helmet from 'helmet';
 import hbs from 'hbs';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { requestIdOf } from './common/request-id.js';
 import { registerViewHelpers } from './web/view-helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -18,6 +20,11 @@ const tokensDir = join(dirname(createRequire(import.meta.url).resolve('@digital-
 export async function createApp(): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
+  // Every request gets its id before anything can fail (the body parsers' errors carry one too).
+  app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    requestIdOf(req, res);
+    next();
+  });
   // A batch of 1,000 cards is about 0.5 MB of JSON; forms are small.
   app.useBodyParser('json', { limit: '2mb' });
   app.useBodyParser('urlencoded', { extended: false, limit: '256kb' });

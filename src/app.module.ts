@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
@@ -9,7 +8,9 @@ import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CardsModule } from './cards/cards.module.js';
 import { ErrorsFilter } from './common/errors.filter.js';
+import { containsMyNumber } from './common/my-number.js';
 import { MyNumberMiddleware } from './common/my-number.middleware.js';
+import { requestIdOf } from './common/request-id.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ormConfig } from './database/orm.config.js';
@@ -19,7 +20,17 @@ import { ReportsModule } from './reports/reports.module.js';
 import { WorklistsModule } from './worklists/worklists.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** The path as logged: never the query, and never a path holding an individual number (such a request is refused). */
+const loggedPath = (url: string) => {
+  const path = url.split('?')[0];
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // logged as received
+  }
+  return containsMyNumber(decoded) ? '(a path holding an individual number; not logged)' : path;
+};
 
 @Module({
   imports: [
@@ -30,15 +41,11 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
         pinoHttp: {
           level: c.LOG_LEVEL,
           base: { process: 'api' },
-          genReqId: (req, res) => {
-            const given = req.headers['x-request-id'];
-            const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-            res.setHeader('X-Request-Id', id);
-            return id;
-          },
+          // Assigned first of all in app.factory.ts (so that body-parser errors carry one too); see request-id.ts.
+          genReqId: (req, res) => requestIdOf(req, res),
           // Paths only: query strings may hold names, and bodies personal data; tokens never reach a log.
           serializers: {
-            req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+            req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: loggedPath(req.url) }),
             res: (res: { statusCode: number }) => ({ status: res.statusCode }),
           },
           redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },

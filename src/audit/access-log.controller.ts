@@ -6,7 +6,8 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { Allow } from '../auth/auth.types.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
-import { parseOrThrow } from '../common/zod-validation.js';
+import { csvOptions } from '../common/csv-cell.js';
+import { bigintIdSchema, parseOrThrow } from '../common/zod-validation.js';
 import { AccessLogService } from './access-log.service.js';
 
 type WebRequest = Request & { web: WebSessionContext };
@@ -17,7 +18,7 @@ const filterSchema = z
     card: z.string().max(32).optional(),
     from: z.iso.date().optional(),
     to: z.iso.date().optional(),
-    before: z.string().regex(/^\d{1,19}$/).optional(),
+    before: bigintIdSchema.optional(),
   })
   .strict();
 
@@ -56,7 +57,7 @@ export class AccessLogController {
       if (rows.length === 0) break;
       const text = stringify(
         rows.map((r) => [r.id, new TZDate(r.at, 'Asia/Tokyo').toISOString(), r.user_id, r.role, r.channel, r.kind, r.card_ids.join(' '), r.detail, r.ip ?? '', r.request_id ?? '']),
-        { record_delimiter: 'windows' },
+        csvOptions,
       );
       n += rows.length;
       if (!res.write(text)) await new Promise((r) => res.once('drain', r));

@@ -1,8 +1,11 @@
 /** Request schemas of the card API (zod): one definition serves validation and the OpenAPI document. */
 import { z } from 'zod';
+import { boundedIsoDate } from '../common/zod-validation.js';
 import { ACTIONS, PROPOSAL_KINDS, ROUTES, STATES } from '../../workflows/card-state-machine.js';
 
 const isoDate = z.iso.date();
+/** Search filters: a date PostgreSQL can compare (never year 0000). */
+const filterDate = boundedIsoDate();
 const text = (max: number) => z.string().trim().min(1).max(max);
 const nfkc = (max: number) => z.string().transform((s) => s.normalize('NFKC').trim()).pipe(z.string().min(1).max(max));
 
@@ -63,12 +66,12 @@ export const searchQuerySchema = z
     route: csv(z.enum(ROUTES)).optional(),
     state: csv(z.enum(STATES)).optional(),
     venue: csv(z.string().regex(/^[a-z0-9_-]{1,30}$/)).optional(),
-    noticeMailedFrom: isoDate.optional(),
-    noticeMailedTo: isoDate.optional(),
-    expiresFrom: isoDate.optional(),
-    expiresTo: isoDate.optional(),
-    receivedFrom: isoDate.optional(),
-    receivedTo: isoDate.optional(),
+    noticeMailedFrom: filterDate.optional(),
+    noticeMailedTo: filterDate.optional(),
+    expiresFrom: filterDate.optional(),
+    expiresTo: filterDate.optional(),
+    receivedFrom: filterDate.optional(),
+    receivedTo: filterDate.optional(),
     nameKana: nfkc(200).optional(),
     bookingNumber: z.string().regex(/^[0-9A-Za-z-]{1,20}$/).optional(),
     late: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),

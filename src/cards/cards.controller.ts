@@ -1,14 +1,14 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../common/my-number.js';
 import { z } from 'zod';
 import { AccessLogService } from '../audit/access-log.service.js';
 import { Allow, type AuthUser, CurrentUser } from '../auth/auth.types.js';
 import { parseOrThrow } from '../common/zod-validation.js';
 import { ACTIONS } from '../../workflows/card-state-machine.js';
 import { actionBodySchema, actionNameSchema, batchSchema, cardInputSchema, exportQuerySchema, registerBodySchema, searchQuerySchema } from './card.dto.js';
-import { CardExportService } from './card-export.service.js';
+import { CardExportService, sendSubstitutionList } from './card-export.service.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { CardsService } from './cards.service.js';
 import { presentActionResult } from './card.presenter.js';
@@ -69,10 +69,10 @@ export class CardsController {
 
   @Get('cards.csv')
   @Allow('ward', 'office', 'auditor')
-  @ApiOperation({ summary: 'Export the search result as CSV, streamed (UTF-8 with BOM, or Shift_JIS with ?encoding=sjis)' })
+  @ApiOperation({ summary: 'Export the search result as CSV, streamed (UTF-8 with BOM, or Shift_JIS with ?encoding=sjis: characters it cannot hold become 〓, counted in X-Substituted-Cards, listed by /api/cards-substituted.csv)' })
   async exportCsv(@Query() query: unknown, @CurrentUser() user: AuthUser, @Req() req: Request, @Res() res: Response) {
     const q = parseOrThrow(exportQuerySchema, query, 'query');
-    const count = await this.exporter.stream(q, res);
+    const { count } = await this.exporter.stream(q, res, 'api');
     await this.accessLog.record({
       user,
       kind: 'export',
@@ -82,6 +82,16 @@ export class CardsController {
       ip: req.ip,
       requestId: requestId(req),
     });
+  }
+
+  @Get('cards-substituted.csv')
+  @Allow('ward', 'office', 'auditor')
+  @ApiOperation({ summary: 'The cards of an export whose text Shift_JIS cannot hold (written as 〓 in the Shift_JIS export), with the columns affected; same filters' })
+  async substitutedCsv(@Query() query: unknown, @CurrentUser() user: AuthUser, @Req() req: Request, @Res() res: Response) {
+    const q = parseOrThrow(exportQuerySchema, query, 'query');
+    const found = await this.exporter.substitutions(q);
+    await this.accessLog.record({ user, kind: 'export', cardIds: found.map((f) => f.cardId), detail: `shift_jis substitution list of ${found.length} cards`, channel: 'api', ip: req.ip, requestId: requestId(req) });
+    sendSubstitutionList(res, q, found, 'api');
   }
 
   @Get('cards/:cardId')
@@ -113,7 +123,7 @@ export class CardsController {
     const name = actionNameSchema.safeParse(action);
     if (!name.success) throw new CardsException(CardsErrorCode.UNKNOWN_ACTION, `no action ${action}: one of ${ACTIONS.join(', ')}`);
     const input = parseOrThrow(actionBodySchema, body ?? {});
-    const idempotencyKey = parseOrThrow(z.string().min(1).max(200).optional(), key, 'Idempotency-Key') ?? randomUUID();
+    const idempotencyKey = parseOrThrow(z.string().min(1).max(200).optional(), key, 'Idempotency-Key') ?? safeRandomUUID();
     const result = await this.service.act(id, name.data, input, user, idempotencyKey, 'api');
     await this.accessLog.record({ user, kind: 'change', cardIds: [id], detail: name.data, channel: 'api', ip: req.ip, requestId: requestId(req) });
     return presentActionResult(result);

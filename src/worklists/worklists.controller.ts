@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../common/my-number.js';
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -57,7 +57,7 @@ export class WorklistsController {
       items: page.items,
       nextLink: page.nextCursor ? `/worklists/${kind}?cursor=${page.nextCursor}` : undefined,
       canDecide: Boolean(list.proposal) && req.web.user.role === 'ward' && page.items.length > 0,
-      jobKey: randomUUID(),
+      jobKey: safeRandomUUID(),
     });
   }
 
