@@ -14,9 +14,10 @@ const PYTHON = process.env.SCHEMATHESIS_PYTHON;
 // Fixed unless asked otherwise, so that a failure reproduces; FUZZ_SEED=random explores further.
 const SEED = process.env.FUZZ_SEED === 'random' ? String(Math.floor(Math.random() * 2 ** 31)) : (process.env.FUZZ_SEED ?? '20261126');
 
-function schemathesis(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function schemathesis(args: string[], cwd: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON!, ['-m', 'schemathesis.cli', ...args], { env: { ...process.env, NO_COLOR: '1', PYTHONIOENCODING: 'utf-8' } });
+    // Run in a temporary directory: schemathesis keeps its own files (.schemathesis/) in the working directory.
+    const child = spawn(PYTHON!, ['-m', 'schemathesis.cli', ...args], { cwd, env: { ...process.env, NO_COLOR: '1', PYTHONIOENCODING: 'utf-8' } });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -71,12 +72,15 @@ describe('API fuzzing (schemathesis over the OpenAPI document)', () => {
         '--no-color',
         '--report-dir',
         reports,
+        // For a closer look: FUZZ_ARGS="--report har" keeps every request and answer in the report directory.
+        ...(process.env.FUZZ_ARGS ? process.env.FUZZ_ARGS.split(' ') : []),
       ],
+      reports,
       (maxTime + 40) * 1000,
     );
     // Only the verdict and the failures: the full log is long.
     const failures = output.slice(Math.max(0, output.indexOf('FAILURES')));
-    if (code !== 0) process.stderr.write(`schemathesis (seed ${SEED}) output:\n${output.slice(-15_000)}\n`);
+    if (code !== 0 || process.env.FUZZ_LOG) process.stderr.write(`schemathesis (seed ${SEED}, reports in ${reports}) output:\n${output.slice(-15_000)}\n`);
     expect({ code, failures: code === 0 ? '' : failures.slice(0, 4000) }).toEqual({ code: 0, failures: '' });
     expect(output).toMatch(/test cases|Test cases/i);
   };

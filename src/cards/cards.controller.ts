@@ -1,10 +1,11 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { safeRandomUUID } from '../common/my-number.js';
 import { z } from 'zod';
 import { AccessLogService } from '../audit/access-log.service.js';
 import { Allow, type AuthUser, CurrentUser } from '../auth/auth.types.js';
+import { ApiQueryFrom } from '../common/openapi.js';
 import { parseOrThrow } from '../common/zod-validation.js';
 import { ACTIONS } from '../../workflows/card-state-machine.js';
 import { actionBodySchema, actionNameSchema, batchSchema, cardInputSchema, exportQuerySchema, registerBodySchema, searchQuerySchema } from './card.dto.js';
@@ -16,6 +17,7 @@ import { presentActionResult } from './card.presenter.js';
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const requestId = (req: Request) => String(req.id ?? '');
 const cardIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/, 'must be a card id');
+const ApiCardId = () => ApiParam({ name: 'cardId', schema: json(cardIdSchema) });
 
 @ApiTags('cards')
 @ApiBearerAuth()
@@ -51,7 +53,7 @@ export class CardsController {
   @Get('cards')
   @Allow('ward', 'office', 'callcenter', 'venue', 'auditor')
   @ApiOperation({ summary: 'Search cards with filters, sort and cursor pagination (R-2.4)' })
-  @ApiQuery({ name: 'query', required: false, schema: json(searchQuerySchema) })
+  @ApiQueryFrom(searchQuerySchema)
   async search(@Query() query: unknown, @CurrentUser() user: AuthUser, @Req() req: Request) {
     const q = parseOrThrow(searchQuerySchema, query, 'query');
     const page = await this.service.search(q, user);
@@ -69,6 +71,7 @@ export class CardsController {
 
   @Get('cards.csv')
   @Allow('ward', 'office', 'auditor')
+  @ApiQueryFrom(exportQuerySchema)
   @ApiOperation({ summary: 'Export the search result as CSV, streamed (UTF-8 with BOM, or Shift_JIS with ?encoding=sjis: characters it cannot hold become 〓, counted in X-Substituted-Cards, listed by /api/cards-substituted.csv)' })
   async exportCsv(@Query() query: unknown, @CurrentUser() user: AuthUser, @Req() req: Request, @Res() res: Response) {
     const q = parseOrThrow(exportQuerySchema, query, 'query');
@@ -86,6 +89,7 @@ export class CardsController {
 
   @Get('cards-substituted.csv')
   @Allow('ward', 'office', 'auditor')
+  @ApiQueryFrom(exportQuerySchema)
   @ApiOperation({ summary: 'The cards of an export whose text Shift_JIS cannot hold (written as 〓 in the Shift_JIS export), with the columns affected; same filters' })
   async substitutedCsv(@Query() query: unknown, @CurrentUser() user: AuthUser, @Req() req: Request, @Res() res: Response) {
     const q = parseOrThrow(exportQuerySchema, query, 'query');
@@ -97,6 +101,7 @@ export class CardsController {
   @Get('cards/:cardId')
   @Allow('ward', 'office', 'callcenter', 'venue', 'auditor')
   @ApiOperation({ summary: 'One card, its timeline and the actions this user may take now (R-2.5)' })
+  @ApiCardId()
   async get(@Param('cardId') cardId: string, @CurrentUser() user: AuthUser, @Req() req: Request) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
     const detail = await this.service.get(id, user);
@@ -108,6 +113,7 @@ export class CardsController {
   @Allow('ward', 'office', 'callcenter', 'venue')
   @HttpCode(200)
   @ApiOperation({ summary: 'Take an action on a card; retried requests with the same Idempotency-Key apply once' })
+  @ApiCardId()
   @ApiParam({ name: 'action', enum: ACTIONS })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Any unique string per intended action (a UUID)' })
   @ApiBody({ schema: json(actionBodySchema) })
@@ -132,6 +138,7 @@ export class CardsController {
   @Get('cards/:cardId/history')
   @Allow('ward', 'auditor')
   @ApiOperation({ summary: "The card's Temporal event history beside its projected events" })
+  @ApiCardId()
   async history(@Param('cardId') cardId: string, @CurrentUser() user: AuthUser, @Req() req: Request) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
     const result = await this.service.history(id);
@@ -143,6 +150,7 @@ export class CardsController {
   @Allow('ward', 'auditor')
   @HttpCode(200)
   @ApiOperation({ summary: "Replay the card's history against the current workflow code" })
+  @ApiCardId()
   async replay(@Param('cardId') cardId: string, @CurrentUser() user: AuthUser, @Req() req: Request) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
     const result = await this.service.replay(id);
