@@ -8,9 +8,8 @@ import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CardsModule } from './cards/cards.module.js';
 import { ErrorsFilter } from './common/errors.filter.js';
-import { containsMyNumber } from './common/my-number.js';
 import { MyNumberMiddleware } from './common/my-number.middleware.js';
-import { requestIdOf } from './common/request-id.js';
+import { loggedPath, requestIdOf } from './common/request-id.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ormConfig } from './database/orm.config.js';
@@ -19,18 +18,6 @@ import { QaModule } from './qa/qa.module.js';
 import { ReportsModule } from './reports/reports.module.js';
 import { WorklistsModule } from './worklists/worklists.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
-
-/** The path as logged: never the query, and never a path holding an individual number (such a request is refused). */
-const loggedPath = (url: string) => {
-  const path = url.split('?')[0];
-  let decoded = path;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    // logged as received
-  }
-  return containsMyNumber(decoded) ? '(a path holding an individual number; not logged)' : path;
-};
 
 @Module({
   imports: [

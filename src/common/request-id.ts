@@ -16,3 +16,15 @@ export function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
   if (!res.headersSent) res.setHeader('X-Request-Id', id);
   return id;
 }
+
+/** A request's path as the request log writes it: never the query, never a path holding an individual number (such a request is refused). */
+export function loggedPath(url: string): string {
+  const path = url.split('?')[0];
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // checked as received
+  }
+  return containsMyNumber(decoded) ? '(a path holding an individual number; not logged)' : path;
+}
