@@ -5,7 +5,7 @@
  * pass as the ward (the role that reaches most endpoints), one as an auditor (exports, history).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestSystem } from './support/test-system.js';
@@ -17,7 +17,11 @@ const SEED = process.env.FUZZ_SEED === 'random' ? String(Math.floor(Math.random(
 function schemathesis(args: string[], cwd: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     // Run in a temporary directory: schemathesis keeps its own files (.schemathesis/) in the working directory.
-    const child = spawn(PYTHON!, ['-m', 'schemathesis.cli', ...args], { cwd, env: { ...process.env, NO_COLOR: '1', PYTHONIOENCODING: 'utf-8' } });
+    const config = join(cwd, 'schemathesis.toml');
+    // Values seen in responses are not reused as inputs: the database is shared with the other test
+    // files, and an action on one of their cards waits for a worker that stopped with its file.
+    writeFileSync(config, '[phases.examples.extra-data-sources]\nresponses = false\n[phases.coverage.extra-data-sources]\nresponses = false\n[phases.fuzzing.extra-data-sources]\nresponses = false\n');
+    const child = spawn(PYTHON!, ['-m', 'schemathesis.cli', '--config-file', config, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', PYTHONIOENCODING: 'utf-8' } });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
