@@ -3,7 +3,7 @@
 // Node built-ins only: this runs before the dependencies are installed, on whatever Node the machine has.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const cacheRoot = process.env.KOTO_CARD_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'koto-card');
 const NODE_MAJOR = 24;
 const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const SCHEMATHESIS_VERSION = '4.32.5';
 
 const say = (m) => process.stderr.write(`[bootstrap] ${m}\n`);
 
@@ -85,6 +86,62 @@ function ensureTemporalCli() {
   return bin;
 }
 
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * schemathesis, the API fuzzer that test/api-fuzz.test.ts runs: a Python venv under the cache,
+ * built in a temporary directory beside it and renamed into place, under a lock directory, so that
+ * two concurrent starts neither build it twice nor see a half-built one. Returns its Python (run as
+ * `python -m schemathesis.cli`: a renamed venv's scripts keep the old path, its interpreter does not).
+ */
+function ensureSchemathesis() {
+  if (process.env.SCHEMATHESIS_PYTHON) return process.env.SCHEMATHESIS_PYTHON;
+  const dir = join(cacheRoot, `schemathesis-${SCHEMATHESIS_VERSION}`);
+  const python = join(dir, 'bin', 'python');
+  if (existsSync(python)) return python;
+  if (spawnSync('python3', ['-m', 'venv', '--help'], { stdio: 'ignore' }).status !== 0) {
+    say('no python3 with venv: schemathesis cannot be installed, and the API fuzz test will fail (install python3 and python3-venv)');
+    return undefined;
+  }
+  mkdirSync(cacheRoot, { recursive: true });
+  const lock = `${dir}.lock`;
+  for (let waited = 0; ; waited += 2000) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    if (existsSync(python)) return python;
+    // A lock left by a build that died (older than 15 minutes) is taken over.
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > 15 * 60_000) rmSync(lock, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile
+    }
+    if (waited % 30_000 === 0) say('waiting for another process installing schemathesis');
+    sleep(2000);
+  }
+  try {
+    if (existsSync(python)) return python;
+    say(`installing schemathesis ${SCHEMATHESIS_VERSION} from PyPI into ${dir} (once)`);
+    const tmp = mkdtempSync(join(cacheRoot, `.schemathesis-build-`));
+    const ok =
+      run('python3', ['-m', 'venv', tmp]) === 0 &&
+      run(join(tmp, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', `schemathesis==${SCHEMATHESIS_VERSION}`]) === 0;
+    if (!ok) {
+      // The other tests still run; the fuzz test fails and says why.
+      rmSync(tmp, { recursive: true, force: true });
+      say('installing schemathesis failed: the API fuzz test will fail');
+      return undefined;
+    }
+    renameSync(tmp, dir);
+    return python;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /** TypeScript → dist/ with SWC (type checking is `npm run typecheck`, part of `npm test`). */
 function build() {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
@@ -116,6 +173,8 @@ switch (command) {
     process.exit(run(node, ['--enable-source-maps', 'dist/bench/ui.bench.js', ...rest], { env }));
     break;
   case 'test': {
+    const schemathesis = ensureSchemathesis();
+    if (schemathesis) env.SCHEMATHESIS_PYTHON = schemathesis;
     build();
     must(node, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json']);
     must(node, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
@@ -130,7 +189,11 @@ switch (command) {
     process.exit(status);
     break;
   }
+  case 'provision':
+    // What `test` needs beyond dependencies and the Temporal CLI, without running anything.
+    process.exit(ensureSchemathesis() ? 0 : 1);
+    break;
   default:
-    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui`);
+    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui, provision`);
     process.exit(2);
 }
