@@ -28,16 +28,6 @@ function refuseInvalidUtf8(_req: unknown, _res: unknown, buf: Buffer): void {
   }
 }
 
-/** String.prototype.isWellFormed (Node 20+; not in the ES2023 lib the project compiles against). */
-const wellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
-
-function refuseLoneSurrogates(key: string, value: unknown): unknown {
-  if ((typeof value === 'string' && !wellFormed(value)) || !wellFormed(key)) {
-    throw Object.assign(new SyntaxError('the body holds a lone surrogate (an unpaired \\uD800-\\uDFFF escape)'), { status: 400 });
-  }
-  return value;
-}
-
 /** The API and the staff pages, configured the same way for the server process and the tests. */
 export async function createApp(): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false });
@@ -48,9 +38,9 @@ export async function createApp(): Promise<NestExpressApplication> {
     next();
   });
   // A batch of 1,000 cards is about 0.5 MB of JSON; forms are small.
-  // Bytes that are not UTF-8, and escaped lone surrogates, are refused with 400 rather than stored
-  // as U+FFFD or as strings PostgreSQL cannot hold.
-  const jsonOptions = { limit: '2mb', verify: refuseInvalidUtf8, reviver: refuseLoneSurrogates };
+  // Bytes that are not UTF-8 are refused with 400 rather than stored as U+FFFD (escaped lone
+  // surrogates are refused by MyNumberMiddleware's walk, which is iterative: a reviver recurses).
+  const jsonOptions = { limit: '2mb', verify: refuseInvalidUtf8 };
   app.useBodyParser('json', jsonOptions);
   app.useBodyParser('urlencoded', { extended: false, limit: '256kb' });
   app.use(cookieParser());

@@ -21,6 +21,8 @@ function decodedPath(req: Request): string {
 }
 
 const hasNul = (text: string) => text.includes('\0');
+/** A lone surrogate (an unpaired \uD800-\uDFFF escape in JSON): no text PostgreSQL can hold. */
+const illFormed = (text: string) => !(text as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 /** The top-level fields of a page form that hold no individual number (nor a key that is one). */
 function fieldsWithoutMyNumber(body: unknown): Record<string, unknown> {
@@ -31,7 +33,7 @@ function fieldsWithoutMyNumber(body: unknown): Record<string, unknown> {
 /**
  * Refuses any request whose path, body, query or stored headers hold an individual number, before
  * anything reads it (R-10.2); refuses with 400 bodies nested deeper than MAX_DEPTH and any text
- * holding a NUL (PostgreSQL can store none, and the driver fails on it).
+ * holding a NUL or a lone surrogate (PostgreSQL can store neither, and the driver fails on them).
  * The API is answered at once. A page form post whose body alone holds the number keeps only its
  * fields without one and is marked, so that `MyNumberRefusal` refuses it after the sign-in and CSRF
  * checks, and the form is drawn again with the error beside the field and the other input kept.
@@ -51,6 +53,11 @@ export class MyNumberMiddleware implements NestMiddleware {
       if (nul) {
         req.body = undefined;
         return next(CommonException.validation([{ field: nul.replace(/^(body|query)\./, ''), message: 'must not contain a NUL character' }]));
+      }
+      const lone = field ? undefined : (findField(req.body, illFormed, 'body') ?? findField(req.query, illFormed, 'query'));
+      if (lone) {
+        req.body = undefined;
+        return next(CommonException.validation([{ field: lone.replace(/^(body|query)\./, ''), message: 'must not contain a lone surrogate (an unpaired \\uD800-\\uDFFF escape)' }]));
       }
       if (field?.startsWith('body.') && req.method === 'POST' && !decodedPath(req).startsWith('/api')) {
         req.body = fieldsWithoutMyNumber(req.body);

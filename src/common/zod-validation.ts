@@ -28,4 +28,5 @@ const BIGINT_MAX = 9223372036854775807n;
 export const bigintIdSchema = z
   .string()
   .regex(/^[1-9][0-9]{0,18}$/, 'must be a positive whole number')
-  .refine((s) => BigInt(s) <= BIGINT_MAX, 'must be at most 9223372036854775807');
+  // zod runs refinements after a failed regex too: BigInt('1e3') would throw.
+  .refine((s) => !/^[0-9]+$/.test(s) || BigInt(s) <= BIGINT_MAX, 'must be at most 9223372036854775807');
