@@ -34,6 +34,8 @@ const schema = z.object({
   THROTTLE_SIGNIN_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(30),
   THROTTLE_TOKEN_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(30),
   THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  /** How long an action waits for its card's answer before 503 (the Update may still be applied; a retry with the same key gets its answer). */
+  ACTION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(30_000),
 });
 
 export type AppConfig = z.infer<typeof schema> & {
