@@ -97,6 +97,43 @@ describe('card workflow with short timers', () => {
     expect(other.json.error).toMatchObject({ code: 'ILLEGAL_TRANSITION', details: { state: 'inspected' } });
   });
 
+  it('answers a retry that spans a continue-as-new with its first answer, applying it once', async () => {
+    const cardId = await register();
+    await toNoticeMailed(cardId);
+    const handle = sys.client.workflow.getHandle(cardWorkflowId(cardId));
+    const runOf = async () => (await handle.describe()).runId;
+    const nextRun = async (after: string) => eventually(async () => ((await runOf()) !== after ? runOf() : undefined), 20_000, `a new run of ${cardId}`);
+    const count = async (type: string) => (await events(cardId)).filter((e) => e.type === type).length;
+
+    // A request that would apply again (the state does not change), then a continue-as-new
+    // forced by the test-only threshold, then its retry.
+    const firstRun = await runOf();
+    const first = await act(cardId, callcenter, 'record_reissue_request', { reason: '通知書を紛失' }, 'reissue-key');
+    expect(first.status).toBe(200);
+    await handle.signal(policyChangedSignal, { ...POLICY, continueAsNewAfterEvents: 5 });
+    const secondRun = await nextRun(firstRun);
+    const again = await act(cardId, callcenter, 'record_reissue_request', { reason: '通知書を紛失' }, 'reissue-key');
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual(first.json);
+    expect(await count('record_reissue_request')).toBe(1);
+
+    // A request that moves the card: its retry in the next run is not refused as illegal in the
+    // new state, it gets the first answer. The action itself takes the run past the threshold.
+    const held = await act(cardId, office, 'pull_out', { reason: '区の指示' }, 'hold-key');
+    expect(held.status).toBe(200);
+    await nextRun(secondRun);
+    const heldAgain = await act(cardId, office, 'pull_out', { reason: '区の指示' }, 'hold-key');
+    expect(heldAgain.status).toBe(200);
+    expect(heldAgain.json).toEqual(held.json);
+    expect(await count('pull_out')).toBe(1);
+    expect((await row(cardId)).state).toBe('on_hold');
+    // A new request is still checked against the card as it is.
+    const fresh = await act(cardId, office, 'pull_out', { reason: '区の指示' }, 'hold-key-2');
+    expect(fresh.status).toBe(409);
+    const log = await events(cardId);
+    expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
+  });
+
   it('registers a card id once: the second registration reports the existing card', async () => {
     const card = aCard();
     await register(card);
