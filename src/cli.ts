@@ -15,6 +15,7 @@ import { UsersRepository } from './auth/users.repository.js';
 import { loadWardConfig } from './config/ward-config.js';
 import { createMigration, migrate, openOrm } from './database/database.js';
 import { replayHistory } from './worker/replay.js';
+import { captureCardHistory } from './worker/capture-history.js';
 import { installTemporalRuntime } from './temporal/runtime.js';
 import { pino } from 'pino';
 import { cardWorkflowId, policyChangedSignal } from '../workflows/card-messages.js';
@@ -28,6 +29,8 @@ const USAGE = `usage: npm run cli -- <command>
   token revoke --id TOKEN_ID
   card replay CARD_ID                           replays the card's history against the current workflow code
   card history CARD_ID [--out FILE]             writes the card's Temporal history as JSON
+  card capture CARD_ID --name NAME              saves every run of the card's history to test/histories/NAME[-runN].json
+                                                for the replay test ([--dir DIR] elsewhere)
   policy apply                                  sends the ward's current policy to every open card
   db migrate                                    applies pending migrations (as MIGRATION_DATABASE_URL, the owner)
   db migration:create [NAME]                    writes a migration for entity changes`;
@@ -99,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
       label: { type: 'string' },
       id: { type: 'string' },
       out: { type: 'string' },
+      dir: { type: 'string' },
       password: { type: 'string' },
     },
   });
@@ -156,6 +160,12 @@ async function main(argv: string[]): Promise<number> {
       const json = await withClient(async (client) => historyToJSON(await client.workflow.getHandle(cardWorkflowId(arg)).fetchHistory()));
       if (values.out) writeFileSync(values.out, json);
       else console.log(json);
+      return 0;
+    }
+    case 'card capture': {
+      if (!arg || !values.name) break;
+      const files = await withClient((client) => captureCardHistory(client, arg, values.name!, values.dir ?? 'test/histories'));
+      for (const f of files) console.log(`wrote ${f.file} (${f.events} events, ${f.bytes} bytes)`);
       return 0;
     }
     case 'policy apply': {
