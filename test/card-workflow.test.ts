@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { cardQuery, cardWorkflowId, policyChangedSignal } from '../workflows/card-messages.js';
 import type { CardPolicy } from '../workflows/card-timers.js';
+import { patchStatus } from '../src/worker/patches.js';
 import { TestSystem, aCard, eventually } from './support/test-system.js';
 
 const POLICY: CardPolicy = {
@@ -132,6 +133,25 @@ describe('card workflow with short timers', () => {
     expect(fresh.status).toBe(409);
     const log = await events(cardId);
     expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
+  });
+
+  it('tells when a patch may be deprecated: while a running card predates it, it may not', async () => {
+    const cardId = await register();
+    await eventually(() => row(cardId));
+    const opts = { taskQueue: sys.taskQueue };
+    // Every card of this file started with the current code, which checks 'bounded-projection' first.
+    const current = await eventually(async () => {
+      const s = await patchStatus(sys.client, 'bounded-projection', opts);
+      return s.running > 0 ? s : undefined;
+    });
+    expect(current.predating).toEqual([]);
+    expect(current.marked).toBe(current.running);
+    // A patch none of them holds, deployed now: every running card predates it.
+    const fresh = await patchStatus(sys.client, 'renotice-later', { ...opts, since: new Date() });
+    expect(fresh.marked).toBe(0);
+    expect(fresh.predating.map((p) => p.workflowId)).toContain(cardWorkflowId(cardId));
+    // Deployed before any of them started: they will record it when they reach it.
+    expect((await patchStatus(sys.client, 'renotice-later', { ...opts, since: new Date(0) })).predating).toEqual([]);
   });
 
   it('registers a card id once: the second registration reports the existing card', async () => {

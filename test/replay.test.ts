@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { patchesIn } from '../src/worker/patches.js';
 import { quietRuntime } from './support/test-system.js';
 
 const dir = fileURLToPath(new URL('./histories/', import.meta.url));
@@ -33,6 +34,13 @@ describe('replay of saved card histories', () => {
     const paths = ['expiry', 'no-show', 'timer-chain-discard', 'worker-restart'];
     const prod = ['prod-pickup-discard', 'prod-pickup-rejections-run1', 'prod-pickup-rejections-run2', 'prod-expiry-discard', 'prod-removed', 'prod-counter', 'prod-express'];
     expect(histories().map((h) => h.workflowId).sort()).toEqual(expect.arrayContaining([...paths, ...paths.map((p) => `${p}-bounded-projection`), ...prod]));
+  });
+
+  it('reads which patches a history holds (what `npm run cli -- patch status` counts)', () => {
+    const byName = new Map(histories().map((h) => [h.workflowId, h.history]));
+    expect([...patchesIn(byName.get('expiry')!)]).toEqual([]);
+    expect([...patchesIn(byName.get('expiry-bounded-projection')!)]).toEqual(['bounded-projection']);
+    expect([...patchesIn(byName.get('prod-pickup-rejections-run1')!)].sort()).toEqual(['bounded-projection', 'carry-applied-requests']);
   });
 
   it('replays every saved history against the current workflow code', async () => {
