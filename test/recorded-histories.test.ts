@@ -80,8 +80,9 @@ describe('card stories on the production policy (scaled), recorded for replay', 
   const proposal = (cardId: string, kind: string) => waitFor(cardId, `${kind} proposal`, (r) => r.proposal_kinds.includes(kind));
   const finished = (cardId: string) => sys.client.workflow.getHandle(cardWorkflowId(cardId)).result();
   const slot = () => {
-    const start = Date.now() + 100;
-    return { data: { startsAt: new Date(start).toISOString(), endsAt: new Date(start + 300).toISOString() } };
+    // Ends soon (the no-show timer), with room for a slow request to arrive before the slot ends.
+    const start = Date.now() + 200;
+    return { data: { startsAt: new Date(start).toISOString(), endsAt: new Date(start + 1000).toISOString() } };
   };
   const yesterday = () => new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
   const foreigner = { residencePeriodEnd: undefined as string | undefined, nationality: 'ベトナム', alphabetName: 'NGUYEN VAN AN' };
