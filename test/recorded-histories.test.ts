@@ -12,7 +12,8 @@
  *
  * Together the stories cover every action kind, a reservation (and its cancellation), a policy
  * change signal, every timer (SLA, expiry, no-show, re-notice, discard) with its approval and its
- * rejection, a hold and its release, and a continue-as-new with a retry across it.
+ * rejection, a hold and its release, and a continue-as-new with a retry across it; and one card on
+ * the production policy unscaled, recorded mid-run with its months-long timers pending.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -176,6 +177,26 @@ describe('card stories on the production policy (scaled), recorded for replay', 
     await act(express, office, 'record_delivery');
     expect((await finished(counter)).state).toBe('delivered');
     expect((await finished(express)).state).toBe('delivered');
+  });
+
+  it('pickup on the production policy unscaled: months-long timers pending, recorded mid-run', async () => {
+    // Registered on the scaled policy, then given the real one (14, 90, 90 days…) by the same signal
+    // `npm run cli -- policy apply` sends: the timers it starts are months long, as in production.
+    const cardId = await register();
+    recorded['prod-pickup-months-pending'] = cardId;
+    const handle = sys.client.workflow.getHandle(cardWorkflowId(cardId));
+    await handle.signal(policyChangedSignal, production);
+    await act(cardId, office, 'inspect');
+    await act(cardId, office, 'ship_to_venue');
+    await act(cardId, venue, 'receive_at_venue');
+    await act(cardId, office, 'mail_notice');
+    const tomorrow = Date.now() + 86_400_000;
+    await act(cardId, callcenter, 'reserve', { data: { startsAt: new Date(tomorrow).toISOString(), endsAt: new Date(tomorrow + 1_800_000).toISOString() } });
+    await act(cardId, callcenter, 'cancel_reservation');
+    // Nothing is due for months: no proposal, and the card stays open (the history ends mid-run).
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await row(cardId)).proposal_kinds).toEqual([]);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
   });
 
   it('took every action kind', () => {
