@@ -15,7 +15,10 @@
  * rejection, a hold and its release, and a continue-as-new with a retry across it; and one card on
  * the production policy unscaled, recorded mid-run with its months-long timers pending.
  */
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { fileURLToPath } from 'node:url';
 import { captureCardHistory } from '../src/worker/capture-history.js';
 import { loadWardConfig } from '../src/config/ward-config.js';
@@ -197,6 +200,16 @@ describe('card stories on the production policy (scaled), recorded for replay', 
     await new Promise((r) => setTimeout(r, 300));
     expect((await row(cardId)).proposal_kinds).toEqual([]);
     expect((await handle.describe()).status.name).toBe('RUNNING');
+  });
+
+  it('captures every run of a card that continued as new (what `cli card capture` writes)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'koto-histories-'));
+    const files = await captureCardHistory(sys.client, recorded['prod-pickup-rejections'], 'captured', dir);
+    expect(files.map((f) => basename(f.file))).toEqual(['captured-run1.json', 'captured-run2.json']);
+    const [run1, run2] = files.map((f) => historyFromJSON(JSON.parse(readFileSync(f.file, 'utf8'))));
+    expect(run1.events!.at(-1)!.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+    expect(run2.events!.at(-1)!.workflowExecutionCompletedEventAttributes).toBeTruthy();
+    await expect(captureCardHistory(sys.client, recorded['prod-counter'], '../escape', dir)).rejects.toThrow();
   });
 
   it('took every action kind', () => {
