@@ -156,6 +156,23 @@ describe('card workflow with short timers', () => {
     expect((await patchStatus(sys.client, 'renotice-later', { ...opts, since: new Date(0) })).predating).toEqual([]);
   });
 
+  it('applies two actions that reach the card in one workflow task one after the other', async () => {
+    const cardId = await register();
+    await eventually(() => row(cardId));
+    // With the worker stopped both requests wait for the card, and arrive in its next task together.
+    await sys.cardWorker!.stop();
+    const hold = act(cardId, office, 'pull_out', { reason: '区の指示' });
+    const propose = act(cardId, ward, 'propose_discard', { reason: '長期未受取' });
+    await new Promise((r) => setTimeout(r, 1_000));
+    await sys.startWorker();
+    expect([(await hold).status, (await propose).status]).toEqual([200, 200]);
+    const log = await events(cardId);
+    expect(log.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(log.map((e) => e.type).sort()).toEqual(['propose_discard', 'pull_out', 'registered']);
+    const card = await sys.client.workflow.getHandle(cardWorkflowId(cardId)).query(cardQuery);
+    expect({ state: card.state, seq: card.seq, proposals: card.proposals.map((p) => p.kind) }).toEqual({ state: 'on_hold', seq: 3, proposals: ['discard'] });
+  });
+
   it('registers a card id once: the second registration reports the existing card', async () => {
     const card = aCard();
     await register(card);

@@ -99,7 +99,11 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
   // interleaved with another action or with the timers.
   let busy = false;
   async function exclusively<T>(fn: () => Promise<T>): Promise<T> {
-    await condition(() => !busy);
+    // Every waiter whose condition holds is woken in the same pass, so two changes that arrive in one
+    // workflow task (two actions, an action and a timer) would both run: the one woken second waits
+    // again. Runs that raced before this patch replay as they ran (the patch is checked only then).
+    do await condition(() => !busy);
+    while (busy && patched('serial-changes'));
     busy = true;
     try {
       return await fn();
