@@ -202,6 +202,22 @@ describe('card stories on the production policy (scaled), recorded for replay', 
     expect((await handle.describe()).status.name).toBe('RUNNING');
   });
 
+  it('two actions that reach the card in one workflow task (worker down), applied one after the other', async () => {
+    const cardId = await register();
+    recorded['prod-two-actions-one-task'] = cardId;
+    await waitFor(cardId, 'the card', () => true);
+    await sys.cardWorker!.stop();
+    const hold = act(cardId, office, 'pull_out', { reason: '区の指示' });
+    const propose = act(cardId, ward, 'propose_discard', { reason: '長期未受取' });
+    await new Promise((r) => setTimeout(r, 1_000));
+    await sys.startWorker();
+    await Promise.all([hold, propose]);
+    await act(cardId, ward, 'reject_proposal', { reason: '受取の意思あり', data: { kind: 'discard' } });
+    await act(cardId, office, 'release_hold');
+    // (the notice SLA may fire after, for this pickup card: 14 days scaled)
+    expect((await types(cardId)).slice(0, 5)).toEqual(['registered', expect.any(String), expect.any(String), 'reject_proposal', 'release_hold']);
+  });
+
   it('captures every run of a card that continued as new (what `cli card capture` writes)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'koto-histories-'));
     const files = await captureCardHistory(sys.client, recorded['prod-pickup-rejections'], 'captured', dir);

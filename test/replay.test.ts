@@ -32,7 +32,7 @@ describe('replay of saved card histories', () => {
     // The plain ones were recorded before the 'bounded-projection' patch, the others after it; the
     // prod-* ones on the production policy (scaled), after 'carry-applied-requests'.
     const paths = ['expiry', 'no-show', 'timer-chain-discard', 'worker-restart'];
-    const prod = ['prod-pickup-discard', 'prod-pickup-rejections-run1', 'prod-pickup-rejections-run2', 'prod-expiry-discard', 'prod-removed', 'prod-counter', 'prod-express', 'prod-pickup-months-pending'];
+    const prod = ['prod-pickup-discard', 'prod-pickup-rejections-run1', 'prod-pickup-rejections-run2', 'prod-expiry-discard', 'prod-removed', 'prod-counter', 'prod-express', 'prod-pickup-months-pending', 'prod-two-actions-one-task'];
     expect(histories().map((h) => h.workflowId).sort()).toEqual(expect.arrayContaining([...paths, ...paths.map((p) => `${p}-bounded-projection`), ...prod]));
   });
 
@@ -41,11 +41,12 @@ describe('replay of saved card histories', () => {
     expect([...patchesIn(byName.get('expiry')!)]).toEqual([]);
     expect([...patchesIn(byName.get('expiry-bounded-projection')!)]).toEqual(['bounded-projection']);
     expect([...patchesIn(byName.get('prod-pickup-rejections-run1')!)].sort()).toEqual(['bounded-projection', 'carry-applied-requests']);
+    expect([...patchesIn(byName.get('prod-two-actions-one-task')!)].sort()).toEqual(['bounded-projection', 'serial-changes']);
   });
 
   it('replays every saved history against the current workflow code', async () => {
     const results = await replayAll({ codePath: process.env.TEST_WORKFLOW_BUNDLE! });
-    expect(results.length).toBeGreaterThanOrEqual(16);
+    expect(results.length).toBeGreaterThanOrEqual(17);
     for (const r of results) expect({ id: r.workflowId, error: r.error }).toEqual({ id: r.workflowId, error: undefined });
   });
 
@@ -55,7 +56,7 @@ describe('replay of saved card histories', () => {
       logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
     });
     const results = await replayAll({ code: changed.code });
-    expect(results.length).toBeGreaterThanOrEqual(16);
+    expect(results.length).toBeGreaterThanOrEqual(17);
     // A non-determinism error specifically: any other failure (a bundle that does not load, an SDK
     // error) would not show that the saved histories guard running cards.
     for (const r of results) {
@@ -100,7 +101,7 @@ describe('replay of saved card histories', () => {
 
   it('replays every history when the same change to the timer rules is behind patched()', async () => {
     const results = await replayAll({ code: (await withTimerRules('patched-timer-rules.ts')).code });
-    expect(results.length).toBeGreaterThanOrEqual(16);
+    expect(results.length).toBeGreaterThanOrEqual(17);
     for (const r of results) expect({ id: r.workflowId, error: r.error }).toEqual({ id: r.workflowId, error: undefined });
   });
 });
