@@ -15,6 +15,8 @@ import { UsersRepository } from './auth/users.repository.js';
 import { loadWardConfig } from './config/ward-config.js';
 import { createMigration, migrate, openOrm } from './database/database.js';
 import { replayHistory } from './worker/replay.js';
+import { captureCardHistory } from './worker/capture-history.js';
+import { patchStatus } from './worker/patches.js';
 import { installTemporalRuntime } from './temporal/runtime.js';
 import { pino } from 'pino';
 import { cardWorkflowId, policyChangedSignal } from '../workflows/card-messages.js';
@@ -28,6 +30,10 @@ const USAGE = `usage: npm run cli -- <command>
   token revoke --id TOKEN_ID
   card replay CARD_ID                           replays the card's history against the current workflow code
   card history CARD_ID [--out FILE]             writes the card's Temporal history as JSON
+  card capture CARD_ID --name NAME              saves every run of the card's history to test/histories/NAME[-runN].json
+                                                for the replay test ([--dir DIR] elsewhere)
+  patch status PATCH_ID [--since ISO_TIME]       running cards that predate a workflow patch (exit 1 while any do):
+                                                deprecatePatch(PATCH_ID) only when none do; --since = when it was deployed
   policy apply                                  sends the ward's current policy to every open card
   db migrate                                    applies pending migrations (as MIGRATION_DATABASE_URL, the owner)
   db migration:create [NAME]                    writes a migration for entity changes`;
@@ -99,6 +105,8 @@ async function main(argv: string[]): Promise<number> {
       label: { type: 'string' },
       id: { type: 'string' },
       out: { type: 'string' },
+      dir: { type: 'string' },
+      since: { type: 'string' },
       password: { type: 'string' },
     },
   });
@@ -157,6 +165,23 @@ async function main(argv: string[]): Promise<number> {
       if (values.out) writeFileSync(values.out, json);
       else console.log(json);
       return 0;
+    }
+    case 'card capture': {
+      if (!arg || !values.name) break;
+      const files = await withClient((client) => captureCardHistory(client, arg, values.name!, values.dir ?? 'test/histories'));
+      for (const f of files) console.log(`wrote ${f.file} (${f.events} events, ${f.bytes} bytes)`);
+      return 0;
+    }
+    case 'patch status': {
+      if (!arg || !/^[a-z0-9-]{1,80}$/.test(arg)) break;
+      const since = values.since === undefined ? undefined : new Date(values.since);
+      if (since && Number.isNaN(since.getTime())) throw new Error(`--since ${values.since}: not a date and time`);
+      const s = await withClient((client) => patchStatus(client, arg, { since }));
+      console.log(`patch ${arg}: ${s.running} running cards, ${s.marked} with its marker, ${s.predating.length} predating it`);
+      for (const p of s.predating.slice(0, 20)) console.log(`  ${p.workflowId} run ${p.runId} started ${p.startedAt}`);
+      if (s.predating.length > 20) console.log(`  … and ${s.predating.length - 20} more`);
+      console.log(s.predating.length === 0 ? 'no running card predates it: it may be deprecated (deprecatePatch), then removed once no card runs the deprecated marker' : 'keep the patch');
+      return s.predating.length === 0 ? 0 : 1;
     }
     case 'policy apply': {
       const policy = loadWardConfig().policy;

@@ -1,12 +1,15 @@
 /**
  * The card workflow on the real Temporal dev server and PostgreSQL, with a policy of seconds:
  * timer chains, proposals and approvals, idempotency, policy changes and a worker restart.
- * RECORD_HISTORIES=1 saves the histories of these cards to test/histories/ for the replay test.
+ * RECORD_HISTORIES=1 saves the histories of these cards to test/histories/ for the replay test, but
+ * never over a saved one (the plain names hold histories from before 'bounded-projection', which
+ * running cards still have); the realistic set is `npm run record:histories`.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { cardQuery, cardWorkflowId, policyChangedSignal } from '../workflows/card-messages.js';
 import type { CardPolicy } from '../workflows/card-timers.js';
+import { patchStatus } from '../src/worker/patches.js';
 import { TestSystem, aCard, eventually } from './support/test-system.js';
 
 const POLICY: CardPolicy = {
@@ -30,7 +33,8 @@ describe('card workflow with short timers', () => {
     if (process.env.RECORD_HISTORIES === '1') {
       for (const [name, cardId] of Object.entries(recorded)) {
         const history = await sys.client.workflow.getHandle(cardWorkflowId(cardId)).fetchHistory();
-        writeFileSync(new URL(`./histories/${name}.json`, import.meta.url), historyToJSON(history));
+        const file = new URL(`./histories/${name}.json`, import.meta.url);
+        if (!existsSync(file)) writeFileSync(file, historyToJSON(history));
       }
     }
     await sys.stop();
@@ -95,6 +99,81 @@ describe('card workflow with short timers', () => {
     const other = await act(cardId, office, 'inspect', {}, 'other-key');
     expect(other.status).toBe(409);
     expect(other.json.error).toMatchObject({ code: 'ILLEGAL_TRANSITION', details: { state: 'inspected' } });
+  });
+
+  it('answers a retry that spans a continue-as-new with its first answer, applying it once', async () => {
+    const cardId = await register();
+    await toNoticeMailed(cardId);
+    const handle = sys.client.workflow.getHandle(cardWorkflowId(cardId));
+    const runOf = async () => (await handle.describe()).runId;
+    const nextRun = async (after: string) => eventually(async () => ((await runOf()) !== after ? runOf() : undefined), 20_000, `a new run of ${cardId}`);
+    const count = async (type: string) => (await events(cardId)).filter((e) => e.type === type).length;
+
+    // A request that would apply again (the state does not change), then a continue-as-new
+    // forced by the test-only threshold, then its retry.
+    const firstRun = await runOf();
+    const first = await act(cardId, callcenter, 'record_reissue_request', { reason: '通知書を紛失' }, 'reissue-key');
+    expect(first.status).toBe(200);
+    await handle.signal(policyChangedSignal, { ...POLICY, continueAsNewAfterEvents: 5 });
+    await nextRun(firstRun);
+    const again = await act(cardId, callcenter, 'record_reissue_request', { reason: '通知書を紛失' }, 'reissue-key');
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual(first.json);
+    expect(await count('record_reissue_request')).toBe(1);
+
+    // A request that moves the card: its retry in the next run is not refused as illegal in the
+    // new state, it gets the first answer. The action itself takes the run past the threshold.
+    const heldIn = await runOf();
+    const held = await act(cardId, office, 'pull_out', { reason: '区の指示' }, 'hold-key');
+    expect(held.status).toBe(200);
+    expect(heldIn).not.toBe(firstRun);
+    await nextRun(heldIn);
+    const heldAgain = await act(cardId, office, 'pull_out', { reason: '区の指示' }, 'hold-key');
+    expect(heldAgain.status).toBe(200);
+    expect(heldAgain.json).toEqual(held.json);
+    expect(await count('pull_out')).toBe(1);
+    expect((await row(cardId)).state).toBe('on_hold');
+    // A new request is still checked against the card as it is.
+    const fresh = await act(cardId, office, 'pull_out', { reason: '区の指示' }, 'hold-key-2');
+    expect(fresh.status).toBe(409);
+    const log = await events(cardId);
+    expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
+  });
+
+  it('tells when a patch may be deprecated: while a running card predates it, it may not', async () => {
+    const cardId = await register();
+    await eventually(() => row(cardId));
+    const opts = { taskQueue: sys.taskQueue };
+    // Every card of this file started with the current code, which checks 'bounded-projection' first.
+    const current = await eventually(async () => {
+      const s = await patchStatus(sys.client, 'bounded-projection', opts);
+      return s.running > 0 ? s : undefined;
+    });
+    expect(current.predating).toEqual([]);
+    expect(current.marked).toBe(current.running);
+    // A patch none of them holds, deployed now: every running card predates it.
+    const fresh = await patchStatus(sys.client, 'renotice-later', { ...opts, since: new Date() });
+    expect(fresh.marked).toBe(0);
+    expect(fresh.predating.map((p) => p.workflowId)).toContain(cardWorkflowId(cardId));
+    // Deployed before any of them started: they will record it when they reach it.
+    expect((await patchStatus(sys.client, 'renotice-later', { ...opts, since: new Date(0) })).predating).toEqual([]);
+  });
+
+  it('applies two actions that reach the card in one workflow task one after the other', async () => {
+    const cardId = await register();
+    await eventually(() => row(cardId));
+    // With the worker stopped both requests wait for the card, and arrive in its next task together.
+    await sys.cardWorker!.stop();
+    const hold = act(cardId, office, 'pull_out', { reason: '区の指示' });
+    const propose = act(cardId, ward, 'propose_discard', { reason: '長期未受取' });
+    await new Promise((r) => setTimeout(r, 1_000));
+    await sys.startWorker();
+    expect([(await hold).status, (await propose).status]).toEqual([200, 200]);
+    const log = await events(cardId);
+    expect(log.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(log.map((e) => e.type).sort()).toEqual(['propose_discard', 'pull_out', 'registered']);
+    const card = await sys.client.workflow.getHandle(cardWorkflowId(cardId)).query(cardQuery);
+    expect({ state: card.state, seq: card.seq, proposals: card.proposals.map((p) => p.kind) }).toEqual({ state: 'on_hold', seq: 3, proposals: ['discard'] });
   });
 
   it('registers a card id once: the second registration reports the existing card', async () => {

@@ -31,6 +31,19 @@ export interface CardWorkflowInput {
   actor: Actor;
   /** Set when the workflow continues as new: the card as it was. */
   resume?: CardSnapshot;
+  /**
+   * Set when the workflow continues as new: the requests applied recently (the last day, at most
+   * 100) with their answers, so that a retry that spans the new run gets its first answer instead
+   * of being applied again (Temporal de-duplicates update ids only within one run).
+   */
+  applied?: AppliedRequest[];
+}
+
+/** A request the card applied: its update id (the caller's idempotency key), when, and its answer. */
+export interface AppliedRequest {
+  id: string;
+  at: number;
+  result: CardActionResult;
 }
 
 export interface CardActionRequest extends Omit<ActionInput, 'role'> {

@@ -25,6 +25,12 @@ export interface CardPolicy {
   noShowGraceMs: number;
   /** How long a finished card's workflow stays open, so that a retried request still gets its answer. */
   closeAfterMs: number;
+  /**
+   * Tests only: continue as new once the run's history holds this many events (production leaves it
+   * unset and continues when Temporal suggests it). Above 3 (a new run's first task sees 3 events),
+   * or every new run continues at once.
+   */
+  continueAsNewAfterEvents?: number;
 }
 
 const DAY = 24 * 60 * 60 * 1000;

@@ -16,7 +16,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CardActivities } from '../activities/card.activities.js';
-import { type CardActionRequest, type CardWorkflowInput, cardActionUpdate, cardQuery, policyChangedSignal } from './card-messages.js';
+import {
+  type AppliedRequest,
+  type CardActionRequest,
+  type CardActionResult,
+  type CardWorkflowInput,
+  cardActionUpdate,
+  cardQuery,
+  policyChangedSignal,
+} from './card-messages.js';
 import { type CardEvent, type CardSnapshot, type Rejection, apply, check, isTerminal, register } from './card-state-machine.js';
 import { fireDueTimers, nextDeadline } from './card-timers.js';
 
@@ -39,6 +47,15 @@ const bounded = proxyLocalActivities<CardActivities>({
 /** First wait before a timer projection that failed is tried again, and the longest. */
 const STUCK_RETRY_FIRST_MS = 60_000;
 const STUCK_RETRY_MAX_MS = 3_600_000;
+
+/** Applied requests carried into the next run: those of the last day, at most this many. */
+const APPLIED_KEEP = 100;
+const APPLIED_KEEP_MS = 24 * 60 * 60 * 1000;
+
+/** The applied requests still worth carrying at `now`: of the last day, the newest APPLIED_KEEP. */
+function recentlyApplied(applied: Map<string, AppliedRequest>, now: number): AppliedRequest[] {
+  return [...applied.values()].filter((a) => a.at >= now - APPLIED_KEEP_MS).slice(-APPLIED_KEEP);
+}
 
 /** Why an activity failed, as the API answers it: refused data, or the database not answering. */
 function notRecorded(e: unknown, card: CardSnapshot): ApplicationFailure {
@@ -74,13 +91,19 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
     card = t.card;
     unprojected = t.events;
   }
+  // Requests applied in this run and (carried over) in the runs before it, by update id, oldest first.
+  const applied = new Map<string, AppliedRequest>((input.applied ?? []).map((a) => [a.id, a]));
   // Bumped on every change the main loop must look at (an action, a new policy).
   let changes = 0;
   // One change at a time: an action that awaits (a booking claim, its projection) is never
   // interleaved with another action or with the timers.
   let busy = false;
   async function exclusively<T>(fn: () => Promise<T>): Promise<T> {
-    await condition(() => !busy);
+    // Every waiter whose condition holds is woken in the same pass, so two changes that arrive in one
+    // workflow task (two actions, an action and a timer) would both run: the one woken second waits
+    // again. Runs that raced before this patch replay as they ran (the patch is checked only then).
+    do await condition(() => !busy);
+    while (busy && patched('serial-changes'));
     busy = true;
     try {
       return await fn();
@@ -97,7 +120,18 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
   setHandler(
     cardActionUpdate,
     (req: CardActionRequest) => {
-      const updateId = currentUpdateInfo()?.id ?? `${workflowInfo().runId}-${card.seq}`;
+      const knownId = currentUpdateInfo()?.id;
+      // A retry of a request applied in an earlier run: its first answer, nothing applied again.
+      const before = knownId === undefined ? undefined : applied.get(knownId);
+      if (before) return Promise.resolve(before.result);
+      const updateId = knownId ?? `${workflowInfo().runId}-${card.seq}`;
+      const remember = (t: CardActionResult): CardActionResult => {
+        if (knownId === undefined) return t;
+        applied.set(knownId, { id: knownId, at: Date.now(), result: t });
+        // Bounded within a run too: the oldest go first.
+        if (applied.size > APPLIED_KEEP) applied.delete(applied.keys().next().value!);
+        return t;
+      };
       return exclusively(async () => {
         const request = { ...req, role: req.actor.role };
         // Checked again: the card may have moved while this update waited for its turn.
@@ -126,7 +160,7 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
           card = t.card;
           await projectCard({ card, events: t.events });
           changes++;
-          return t;
+          return remember(t);
         }
         // Recorded first, then taken: a change the database refuses leaves the card as it was.
         try {
@@ -137,11 +171,14 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
         unprojected = [];
         card = t.card;
         changes++;
-        return t;
+        return remember(t);
       });
     },
     {
       validator: (req: CardActionRequest) => {
+        // A retry of an applied request is answered, not checked again (the card has moved on).
+        const id = currentUpdateInfo()?.id;
+        if (id !== undefined && applied.has(id)) return;
         const rejection = check(card, { ...req, role: req.actor.role }, Date.now());
         if (rejection) throw rejected(rejection, card);
       },
@@ -187,9 +224,14 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
     });
     if (isTerminal(card.state)) break;
     // Events not yet recorded (a stuck registration) would be lost by continuing as new: not then.
-    if (workflowInfo().continueAsNewSuggested && !(safe && unprojected.length > 0)) {
+    const info = workflowInfo();
+    const long = info.continueAsNewSuggested || (policy.continueAsNewAfterEvents !== undefined && info.historyLength >= policy.continueAsNewAfterEvents);
+    if (long && !(safe && unprojected.length > 0)) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof cardWorkflow>({ ...input, policy, resume: card });
+      // The requests applied lately go with the card, so a retry in the next run gets its answer.
+      // Runs that continued before this patch carried the card alone.
+      const carry = patched('carry-applied-requests');
+      await continueAsNew<typeof cardWorkflow>({ ...input, policy, resume: card, applied: carry ? recentlyApplied(applied, Date.now()) : undefined });
     }
     const seen = changes;
     const deadline = retryAt ?? nextDeadline(card, policy, Date.now());
