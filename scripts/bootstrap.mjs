@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Provisions what the project needs, then runs one of its commands: `start`, `test`, `cli`, `bench-cards`.
+// Provisions what the project needs, then runs one of its commands: `start`, `test`, `cli`, `bench-cards`, `bench-ui`, `drill`.
 // Node built-ins only: this runs before the dependencies are installed, on whatever Node the machine has.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { constants, homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -85,6 +85,21 @@ function ensureTemporalCli() {
   return bin;
 }
 
+/**
+ * Runs a long-lived command (the supervisor, the drill) as a child and passes SIGINT, SIGTERM and SIGHUP
+ * on to it, so that a service manager that signals this process alone stops the whole system; exits
+ * with the child's status once it has stopped.
+ */
+function runForwardingSignals(cmd, args, opts) {
+  const child = spawn(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('error', (e) => {
+    say(`${cmd} failed: ${e.message}`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
+}
+
 /** TypeScript → dist/ with SWC (type checking is `npm run typecheck`, part of `npm test`). */
 function build() {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
@@ -101,7 +116,7 @@ const node = process.execPath;
 switch (command) {
   case 'start':
     build();
-    process.exit(run(node, ['--enable-source-maps', 'dist/src/dev/start.js', ...rest], { env }));
+    runForwardingSignals(node, ['--enable-source-maps', 'dist/src/dev/start.js', ...rest], { env });
     break;
   case 'cli':
     build();
@@ -110,6 +125,10 @@ switch (command) {
   case 'bench-cards':
     build();
     process.exit(run(node, ['--enable-source-maps', '--expose-gc', 'dist/bench/cards.bench.js', ...rest], { env }));
+    break;
+  case 'drill':
+    build();
+    runForwardingSignals(node, ['--enable-source-maps', 'dist/bench/drill.js', ...rest], { env });
     break;
   case 'bench-ui':
     build();
@@ -131,6 +150,6 @@ switch (command) {
     break;
   }
   default:
-    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui`);
+    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui, drill`);
     process.exit(2);
 }
