@@ -8,7 +8,8 @@
  *   - every card of the batch has exactly one resident row, and every bulk job has finished.
  * A report, like the benchmarks: it exits 0 when every drill ends with nothing lost or doubled, 1 otherwise.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +17,10 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client, Connection } from '@temporalio/client';
 import { AuthService } from '../src/auth/auth.service.js';
 import { UsersRepository } from '../src/auth/users.repository.js';
+import { WebAuthRepository } from '../src/auth/web-auth.repository.js';
+import { WebAuthService } from '../src/auth/web-auth.service.js';
+import { cookieNames } from '../src/auth/web-cookies.js';
+import { loadAppConfig } from '../src/config/app-config.js';
 import { openOrm } from '../src/database/database.js';
 import { type StackFile, SupervisedStack, isAlive, waitUntil } from '../src/dev/supervised-stack.js';
 import { cardQuery, cardWorkflowId } from '../workflows/card-messages.js';
@@ -24,6 +29,10 @@ import { cardQuery, cardWorkflowId } from '../workflows/card-messages.js';
 
 /** Cards per registration batch (one POST /api/cards). */
 const BATCH = Number(process.env.DRILL_BATCH ?? 500);
+/** Cards of the bulk worklist job (each first taken to notice_mailed by four actions). */
+const BULK = Number(process.env.DRILL_BULK ?? 100);
+/** Re-notice proposals open this long after the notice is mailed (production: about three months). */
+const RENOTICE_AFTER_MS = 3_000;
 /** How long the system has, after a restart, to bring the read model level with the workflows. */
 const SETTLE_MS = 180_000;
 
@@ -74,6 +83,8 @@ interface Drill {
   client: Client;
   connection: Connection;
   officeToken: string;
+  /** A signed-in ward session (second factor verified) for the worklist pages. */
+  ward: { cookie: string; csrf: string };
 }
 
 interface Outcome {
@@ -86,6 +97,9 @@ interface Outcome {
 }
 
 const outcomes: Outcome[] = [];
+/** DRILL_ONLY=3,4 runs only those drills. */
+const only = process.env.DRILL_ONLY?.split(',').map(Number);
+const wanted = (n: number) => !only || only.includes(n);
 
 async function sql<T = Record<string, unknown>>(d: Drill, query: string, params: unknown[] = []): Promise<T[]> {
   return d.orm.em.fork().execute(query, params) as Promise<T[]>;
@@ -210,6 +224,88 @@ async function registrationDrill(d: Drill, name: string, prefix: string, victim:
   say(problems.length === 0 ? 'nothing lost or doubled' : `${problems.length} difference(s)`);
 }
 
+async function act(d: Drill, cardId: string, action: string): Promise<void> {
+  const res = await fetch(`${d.stack.apiUrl}/api/cards/${cardId}/actions/${action}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${d.officeToken}`, 'content-type': 'application/json', 'idempotency-key': `drill-${cardId}-${action}` },
+    body: '{}',
+  });
+  if (!res.ok) throw new Error(`${action} on ${cardId}: ${res.status} ${(await res.text()).slice(0, 200)}`);
+}
+
+/**
+ * A bulk approval of re-notice proposals started on the worklist page (as a ward user's form does),
+ * with a process killed while the API works through it. Nothing is retried by hand: the job itself
+ * carries on (its per-card keys make repeats no-ops), also in a restarted API.
+ */
+async function bulkDrill(d: Drill, name: string, prefix: string, victim: 'worker' | 'api'): Promise<void> {
+  say(`— ${name}`);
+  const cards = Array.from({ length: BULK }, (_, i) => ({ ...drillCard(prefix, i + 1), route: 'pickup' }));
+  const ids = cards.map((c) => c.cardId);
+  const registered = await register(d, cards);
+  if (!registered.results) throw new Error(`registration for the bulk drill failed: ${registered.status} ${registered.text}`);
+  say(`taking ${BULK} cards to notice_mailed; re-notice proposals open ${RENOTICE_AFTER_MS / 1000} s later`);
+  await inPool(ids, 8, async (id) => {
+    for (const action of ['inspect', 'ship_to_venue', 'receive_at_venue', 'mail_notice']) await act(d, id, action);
+  });
+  await waitUntil('every re-notice proposal in the read model', 120_000, async () => {
+    const [row] = await sql<{ n: string }>(d, `select count(*) as n from card where card_id = any(?::text[]) and 'renotice' = any(proposal_kinds)`, [`{${ids.join(',')}}`]);
+    return Number(row.n) === ids.length || undefined;
+  }, 500);
+  const t0 = performance.now();
+  const jobKey = randomUUID();
+  const form = new URLSearchParams({ _csrf: d.ward.csrf, jobKey, decision: 'approve' });
+  for (const id of ids) form.append('cardIds', id);
+  const res = await fetch(`${d.stack.apiUrl}/worklists/renotice/bulk`, {
+    method: 'POST',
+    headers: { cookie: d.ward.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+    redirect: 'manual',
+  });
+  if (res.status !== 303) throw new Error(`the bulk form was answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  const jobId = res.headers.get('location')!.split('/').pop()!;
+  say(`bulk job ${jobId} started for ${BULK} cards`);
+  const job = () => sql<{ done: number; failed: number; status: string; failures: Record<string, string> | null }>(d, `select done, failed, status, failures from bulk_job where id = ?`, [jobId]).then((r) => r[0]);
+  await waitUntil('the bulk job to be under way', 60_000, async () => ((await job()).done >= Math.min(10, BULK) ? true : undefined), 50);
+  const at = await job();
+  const pid = kill9(d, victim);
+  const seen = `killed at ${at.done} of ${BULK} cards done`;
+  await waitRestarted(d, victim, pid);
+  const finished = await waitUntil('the bulk job to finish', SETTLE_MS, async () => {
+    const j = await job();
+    return j.status === 'finished' ? j : undefined;
+  }, 500).catch(() => undefined);
+  const problems: string[] = [];
+  if (!finished) problems.push(`bulk job ${jobId} did not finish within ${SETTLE_MS / 1000} s`);
+  else {
+    say(`bulk job finished: ${finished.done} done, ${finished.failed} failed`);
+    if (finished.done !== BULK || finished.failed !== 0) problems.push(`bulk job ${jobId}: ${finished.done} done, ${finished.failed} failed ${JSON.stringify(finished.failures ?? {}).slice(0, 300)}`);
+  }
+  problems.push(...(await check(d, ids)));
+  // Approved exactly once: every card's workflow holds one approve_renotice event.
+  const approvals = await sql<{ card_id: string; n: string }>(d, `select card_id, count(*) as n from card_event where card_id = any(?::text[]) and type = 'approve_renotice' group by card_id`, [`{${ids.join(',')}}`]);
+  const approved = new Map(approvals.map((r) => [r.card_id, Number(r.n)]));
+  for (const id of ids) if (approved.get(id) !== 1) problems.push(`${id}: approved ${approved.get(id) ?? 0} times`);
+  outcomes.push({ name, cards: BULK, seconds: (performance.now() - t0) / 1000, seen, problems });
+  say(problems.length === 0 ? 'nothing lost or doubled' : `${problems.length} difference(s)`);
+}
+
+/** A ward user with a password and a second factor, signed in as the sign-in pages do it. */
+async function wardSession(orm: MikroORM, auth: AuthService, file: StackFile, dataDir: string): Promise<{ cookie: string; csrf: string }> {
+  const config = loadAppConfig({ ...process.env, PORT: new URL(file.apiUrl).port, DATABASE_URL: file.databaseUrl, DATA_KEY: readFileSync(join(dataDir, 'data.key'), 'utf8').trim() });
+  const web = new WebAuthService(new WebAuthRepository(orm.em), config);
+  await auth.createUser({ username: 'drill-ward', role: 'ward' });
+  const password = `drill-${randomUUID()}`;
+  await web.setPassword('drill-ward', password);
+  const secret = WebAuthService.generateSecret();
+  await web.enableTotpWithSecret('drill-ward', secret);
+  const signedIn = await web.signIn('drill-ward', password);
+  if (!signedIn.ok) throw new Error(`the ward user could not sign in: ${signedIn.reason}`);
+  const verified = await web.verifySecondFactor(signedIn, await WebAuthService.totp(secret));
+  if (!verified.ok) throw new Error(`the ward user's second factor was refused: ${verified.reason}`);
+  return { cookie: `${cookieNames(config).session}=${verified.token}`, csrf: verified.session.csrf_token };
+}
+
 // ---- Main --------------------------------------------------------------------------------------
 
 function printReport(): void {
@@ -235,7 +331,7 @@ async function main(): Promise<number> {
   // As root, PostgreSQL runs as its own user, which must be able to reach its data directory.
   chmodSync(dir, 0o755);
   say(`starting the supervisor (npm start's) in ${dir}`);
-  const stack = await SupervisedStack.launch(join(dir, 'data'));
+  const stack = await SupervisedStack.launch(join(dir, 'data'), { CARD_POLICY_JSON: JSON.stringify({ renoticeAfterMs: RENOTICE_AFTER_MS }) });
   const pids = new Set<number>();
   const stop = async () => {
     for (const p of Object.values(stack.stackFile()?.pids ?? {})) if (p) pids.add(p);
@@ -257,10 +353,13 @@ async function main(): Promise<number> {
     const auth = new AuthService(new UsersRepository(orm.em));
     await auth.createUser({ username: 'drill-office', role: 'office' });
     const { token } = await auth.createToken('drill-office', 'drill');
-    d = { stack, file, orm, connection, client: new Client({ connection }), officeToken: token };
+    const ward = await wardSession(orm, auth, file, join(dir, 'data'));
+    d = { stack, file, orm, connection, client: new Client({ connection }), officeToken: token, ward };
 
-    await registrationDrill(d, `1. kill -9 the worker during a registration batch of ${BATCH} cards, retry the batch`, 'DRW', 'worker');
-    await registrationDrill(d, `2. kill -9 the API during a registration batch of ${BATCH} cards, retry the batch`, 'DRA', 'api');
+    if (wanted(1)) await registrationDrill(d, `1. kill -9 the worker during a registration batch of ${BATCH} cards, retry the batch`, 'DRW', 'worker');
+    if (wanted(2)) await registrationDrill(d, `2. kill -9 the API during a registration batch of ${BATCH} cards, retry the batch`, 'DRA', 'api');
+    if (wanted(3)) await bulkDrill(d, `3. kill -9 the worker during a bulk worklist job (re-notice approval of ${BULK} cards)`, 'DBW', 'worker');
+    if (wanted(4)) await bulkDrill(d, `4. kill -9 the API during a bulk worklist job (re-notice approval of ${BULK} cards)`, 'DBA', 'api');
 
     printReport();
     return outcomes.every((o) => o.problems.length === 0) ? 0 : 1;
