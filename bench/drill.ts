@@ -87,6 +87,8 @@ interface Drill {
   ward: { cookie: string; csrf: string };
 }
 
+type Victim = 'worker' | 'api' | 'temporal' | 'postgres';
+
 interface Outcome {
   name: string;
   cards: number;
@@ -116,7 +118,7 @@ async function register(d: Drill, cards: ReturnType<typeof drillCard>[]): Promis
 }
 
 /** Kills one process of the stack with SIGKILL; resolves with its pid. */
-function kill9(d: Drill, name: 'worker' | 'api'): number {
+function kill9(d: Drill, name: Victim): number {
   const pid = d.stack.stackFile()?.pids[name];
   if (!pid || !isAlive(pid)) throw new Error(`no ${name} process to kill`);
   process.kill(pid, 'SIGKILL');
@@ -125,7 +127,7 @@ function kill9(d: Drill, name: 'worker' | 'api'): number {
 }
 
 /** Waits until the supervisor has started the process again and the system is healthy. */
-async function waitRestarted(d: Drill, name: 'worker' | 'api', oldPid: number): Promise<void> {
+async function waitRestarted(d: Drill, name: Victim, oldPid: number): Promise<void> {
   const pid = await waitUntil(`a new ${name} process`, 60_000, () => {
     const p = d.stack.stackFile()?.pids[name];
     return p && p !== oldPid && isAlive(p) ? p : undefined;
@@ -148,7 +150,8 @@ async function rowsWithPrefix(d: Drill, prefix: string): Promise<number> {
 async function check(d: Drill, cardIds: string[]): Promise<string[]> {
   const until = Date.now() + SETTLE_MS;
   for (;;) {
-    const problems = await differences(d, cardIds);
+    // A connection that PostgreSQL's restart broke fails once; the pool opens a new one.
+    const problems = await differences(d, cardIds).catch((e: Error) => [`the check could not run: ${e.message}`]);
     if (problems.length === 0 || Date.now() > until) return problems;
     await sleep(1000);
   }
@@ -198,7 +201,7 @@ async function differences(d: Drill, cardIds: string[]): Promise<string[]> {
  * One registration batch with a process killed while the API works through it; the client retries the
  * batch (as an importer does after an error or a lost answer) once the system is healthy again.
  */
-async function registrationDrill(d: Drill, name: string, prefix: string, victim: 'worker' | 'api'): Promise<void> {
+async function registrationDrill(d: Drill, name: string, prefix: string, victim: Victim): Promise<void> {
   say(`— ${name}`);
   const t0 = performance.now();
   const cards = Array.from({ length: BATCH }, (_, i) => drillCard(prefix, i + 1));
@@ -238,7 +241,7 @@ async function act(d: Drill, cardId: string, action: string): Promise<void> {
  * with a process killed while the API works through it. Nothing is retried by hand: the job itself
  * carries on (its per-card keys make repeats no-ops), also in a restarted API.
  */
-async function bulkDrill(d: Drill, name: string, prefix: string, victim: 'worker' | 'api'): Promise<void> {
+async function bulkDrill(d: Drill, name: string, prefix: string, victim: Victim): Promise<void> {
   say(`— ${name}`);
   const cards = Array.from({ length: BULK }, (_, i) => ({ ...drillCard(prefix, i + 1), route: 'pickup' }));
   const ids = cards.map((c) => c.cardId);
@@ -331,7 +334,10 @@ async function main(): Promise<number> {
   // As root, PostgreSQL runs as its own user, which must be able to reach its data directory.
   chmodSync(dir, 0o755);
   say(`starting the supervisor (npm start's) in ${dir}`);
-  const stack = await SupervisedStack.launch(join(dir, 'data'), { CARD_POLICY_JSON: JSON.stringify({ renoticeAfterMs: RENOTICE_AFTER_MS }) });
+  const stack = await SupervisedStack.launch(join(dir, 'data'), { CARD_POLICY_JSON: JSON.stringify({ renoticeAfterMs: RENOTICE_AFTER_MS }) }, (line) => {
+    // The supervisor's own lines (exits, restarts), not the banner.
+    if (line.startsWith('[start]')) say(`  supervisor: ${line.slice(8)}`);
+  });
   const pids = new Set<number>();
   const stop = async () => {
     for (const p of Object.values(stack.stackFile()?.pids ?? {})) if (p) pids.add(p);
@@ -360,6 +366,8 @@ async function main(): Promise<number> {
     if (wanted(2)) await registrationDrill(d, `2. kill -9 the API during a registration batch of ${BATCH} cards, retry the batch`, 'DRA', 'api');
     if (wanted(3)) await bulkDrill(d, `3. kill -9 the worker during a bulk worklist job (re-notice approval of ${BULK} cards)`, 'DBW', 'worker');
     if (wanted(4)) await bulkDrill(d, `4. kill -9 the API during a bulk worklist job (re-notice approval of ${BULK} cards)`, 'DBA', 'api');
+    if (wanted(5)) await registrationDrill(d, `5. kill -9 the Temporal dev server during a registration batch of ${BATCH} cards, retry the batch`, 'DRT', 'temporal');
+    if (wanted(6)) await registrationDrill(d, `6. kill -9 PostgreSQL (the postmaster) during a registration batch of ${BATCH} cards, retry the batch`, 'DRP', 'postgres');
 
     printReport();
     return outcomes.every((o) => o.problems.length === 0) ? 0 : 1;

@@ -1,7 +1,8 @@
 /**
  * The `npm start` supervisor for real (dist/src/dev/start.js with its own embedded PostgreSQL and
  * Temporal dev server in a temporary directory): a worker killed with SIGKILL is started again and the
- * system becomes healthy again; SIGTERM to the supervisor alone stops every process of the stack.
+ * system becomes healthy again, and so are a killed Temporal dev server and PostgreSQL; SIGTERM to the
+ * supervisor alone stops every process of the stack.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,7 @@ describe('npm start supervisor', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('restarts a killed worker, and stops every child on SIGTERM to the supervisor alone', async () => {
+  it('restarts a killed worker, Temporal dev server and PostgreSQL, and stops every child on SIGTERM to the supervisor alone', async () => {
     stack = await SupervisedStack.launch(join(dir, 'data'));
     const first: StackFile = await stack.waitHealthy(120_000);
     const pids = first.pids;
@@ -46,6 +47,19 @@ describe('npm start supervisor', () => {
     expect(isAlive(pids.worker)).toBe(false);
     // The other processes were not disturbed.
     expect(stack.stackFile()?.pids).toMatchObject({ postgres: pids.postgres, temporal: pids.temporal, api: pids.api });
+
+    // The Temporal dev server and PostgreSQL, killed, are started again on the same ports and data.
+    for (const name of ['temporal', 'postgres'] as const) {
+      const before = stack.stackFile()!.pids[name]!;
+      process.kill(before, 'SIGKILL');
+      const after = await waitUntil(`a new ${name} pid in local-stack.json`, 60_000, () => {
+        const p = stack!.stackFile()?.pids[name];
+        return p && p !== before && isAlive(p) ? p : undefined;
+      });
+      seen.add(after);
+      expect(stack.output).toContain(`${name} (pid ${before}) exited`);
+      await stack.waitHealthy(60_000);
+    }
 
     const code = await stack.signal('SIGTERM');
     expect(code).toBe(0);

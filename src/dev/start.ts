@@ -26,7 +26,22 @@ if (!process.env.DATA_KEY) {
   process.env.DATA_KEY = readFileSync(keyFile, 'utf8').trim();
 }
 
-const services: (RunningService & { name: string })[] = [];
+/**
+ * The Temporal dev server and embedded PostgreSQL, when this supervisor runs them: one that dies (killed,
+ * crashed) is started again on the same port and data, with the same back-off as the children.
+ */
+interface Service {
+  name: string;
+  start: () => Promise<RunningService>;
+  running?: RunningService;
+  startedAt: number;
+  restarts: number;
+  delayMs: number;
+  /** Down and waiting for its restart. */
+  restarting: boolean;
+  timer?: NodeJS.Timeout;
+}
+const services: Service[] = [];
 let stopping = false;
 
 /**
@@ -53,7 +68,7 @@ let stackInfo: Record<string, unknown> | undefined;
 function writeStackFile(): void {
   if (!stackInfo || stopping) return;
   const pids: Record<string, number | undefined> = { supervisor: process.pid };
-  for (const s of services) pids[s.name] = s.pid;
+  for (const s of services) pids[s.name] = s.restarting ? undefined : s.running?.pid;
   for (const s of supervised) pids[s.name] = s.child?.exitCode === null && s.child.signalCode === null ? s.child.pid : undefined;
   writeFileSync(join(dataDir, 'local-stack.json'), JSON.stringify({ ...stackInfo, pids }, null, 2));
 }
@@ -77,9 +92,12 @@ async function stopAll(code: number): Promise<never> {
     say('stopping took over 60 s; exiting');
     process.exit(code || 1);
   }, 60_000).unref();
-  for (const s of supervised) clearTimeout(s.timer);
+  clearInterval(watchdog);
+  for (const s of [...supervised, ...services]) clearTimeout(s.timer);
   await Promise.all(supervised.map((s) => stopChild(s.child)));
-  for (const s of services.reverse()) await s.stop().catch((e) => say(`stopping ${s.name} failed: ${String(e)}`));
+  for (const s of [...services].reverse()) {
+    if (!s.restarting) await s.running?.stop().catch((e) => say(`stopping ${s.name} failed: ${String(e)}`));
+  }
   rmSync(join(dataDir, 'local-stack.json'), { force: true });
   say('stopped');
   process.exit(code);
@@ -94,6 +112,54 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     void stopAll(0);
   });
 }
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function startService(name: string, start: () => Promise<RunningService>): Promise<RunningService> {
+  const s: Service = { name, start, startedAt: Date.now(), restarts: 0, delayMs: RESTART_FIRST_MS, restarting: false };
+  s.running = await start();
+  services.push(s);
+  return s.running;
+}
+
+function restartService(s: Service): void {
+  s.timer = setTimeout(async () => {
+    if (stopping) return;
+    try {
+      s.running = await s.start();
+      s.startedAt = Date.now();
+      s.restarting = false;
+      say(`${s.name} restarted (pid ${s.running.pid})`);
+      writeStackFile();
+    } catch (e) {
+      say(`${s.name} did not start: ${(e as Error).message}; trying again in ${s.delayMs / 1000} s`);
+      restartService(s);
+    }
+  }, s.delayMs);
+  s.delayMs = Math.min(s.delayMs * 2, RESTART_MAX_MS);
+}
+
+/** Once a second: a Temporal dev server or PostgreSQL process that has gone is started again. */
+const watchdog = setInterval(() => {
+  for (const s of services) {
+    if (stopping || s.restarting || !s.running?.pid || isAlive(s.running.pid)) continue;
+    const upMs = Date.now() - s.startedAt;
+    if (upMs >= RESTART_RESET_AFTER_MS) s.delayMs = RESTART_FIRST_MS;
+    s.restarting = true;
+    s.restarts += 1;
+    say(`${s.name} (pid ${s.running.pid}) exited after ${(upMs / 1000).toFixed(1)} s; starting it again in ${s.delayMs / 1000} s (restart ${s.restarts}; see ${join(logDir, `${s.name}.log`)})`);
+    writeStackFile();
+    restartService(s);
+  }
+}, 1000);
+watchdog.unref();
 
 function spawnChild(s: Supervised): void {
   const logFile = join(logDir, `${s.name}.log`);
@@ -154,26 +220,36 @@ try {
   await Promise.all([
     (async () => {
       if (databaseUrl) return;
-      const pg = await startEmbeddedPostgres({
-        dir: join(dataDir, 'postgres'),
-        port: Number(process.env.EMBEDDED_PG_PORT ?? 54329),
-        database: 'cards',
-        onLog: (l) => pgLog.write(l + '\n'),
+      let urls: { url: string; appUrl: string } | undefined;
+      await startService('postgres', async () => {
+        const pg = await startEmbeddedPostgres({
+          dir: join(dataDir, 'postgres'),
+          port: Number(process.env.EMBEDDED_PG_PORT ?? 54329),
+          database: 'cards',
+          onLog: (l) => pgLog.write(l + '\n'),
+        });
+        urls = pg;
+        return pg;
       });
-      services.push({ ...pg, name: 'postgres' });
+      const pg = urls!;
       databaseUrl = pg.appUrl;
       migrationUrl = pg.url;
     })(),
     (async () => {
       if (temporalAddress) return;
-      const temporal = await startTemporalDevServer({
-        cliPath: process.env.TEMPORAL_CLI_PATH,
-        port: Number(process.env.TEMPORAL_PORT ?? 7233),
-        uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
-        dbFile: join(dataDir, 'temporal.db'),
-        onLog: (l) => temporalLog.write(l),
+      let started: { address: string; uiUrl?: string } | undefined;
+      await startService('temporal', async () => {
+        const t = await startTemporalDevServer({
+          cliPath: process.env.TEMPORAL_CLI_PATH,
+          port: Number(process.env.TEMPORAL_PORT ?? 7233),
+          uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+          dbFile: join(dataDir, 'temporal.db'),
+          onLog: (l) => temporalLog.write(l),
+        });
+        started = t;
+        return t;
       });
-      services.push({ ...temporal, name: 'temporal' });
+      const temporal = started!;
       temporalAddress = temporal.address;
       temporalUi = temporal.uiUrl;
     })(),

@@ -64,7 +64,7 @@ export class SupervisedStack {
   }
 
   /** Starts the supervisor with its data in `dataDir` (which, as root, must be reachable by PostgreSQL's own user). */
-  static async launch(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<SupervisedStack> {
+  static async launch(dataDir: string, env: NodeJS.ProcessEnv = {}, echo?: (line: string) => void): Promise<SupervisedStack> {
     const ports = { api: await freePort(), temporal: await freePort(), temporalUi: await freePort(), postgres: await freePort() };
     const child = spawn(process.execPath, ['--enable-source-maps', resolve('dist/src/dev/start.js')], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,7 +85,18 @@ export class SupervisedStack {
         EMBEDDED_PG_PORT: String(ports.postgres),
       },
     });
-    return new SupervisedStack(dataDir, ports, child);
+    const stack = new SupervisedStack(dataDir, ports, child);
+    if (echo) {
+      let partial = '';
+      const lines = (d: Buffer) => {
+        const all = (partial + d.toString()).split('\n');
+        partial = all.pop()!;
+        for (const l of all) if (l.trim()) echo(l);
+      };
+      child.stdout!.on('data', lines);
+      child.stderr!.on('data', lines);
+    }
+    return stack;
   }
 
   get apiUrl(): string {
