@@ -40,6 +40,8 @@ interface Service {
   /** Down and waiting for its restart. */
   restarting: boolean;
   timer?: NodeJS.Timeout;
+  /** A restart under way. */
+  starting?: Promise<RunningService>;
 }
 const services: Service[] = [];
 let stopping = false;
@@ -96,7 +98,9 @@ async function stopAll(code: number): Promise<never> {
   for (const s of [...supervised, ...services]) clearTimeout(s.timer);
   await Promise.all(supervised.map((s) => stopChild(s.child)));
   for (const s of [...services].reverse()) {
-    if (!s.restarting) await s.running?.stop().catch((e) => say(`stopping ${s.name} failed: ${String(e)}`));
+    // One that died and is not being started again has nothing to stop; one being started is stopped once up.
+    const running = s.restarting ? await s.starting?.catch(() => undefined) : s.running;
+    await running?.stop().catch((e) => say(`stopping ${s.name} failed: ${String(e)}`));
   }
   rmSync(join(dataDir, 'local-stack.json'), { force: true });
   say('stopped');
@@ -133,12 +137,18 @@ function restartService(s: Service): void {
   s.timer = setTimeout(async () => {
     if (stopping) return;
     try {
-      s.running = await s.start();
+      s.starting = s.start();
+      s.running = await s.starting;
+      // Stopping began while it started: stopAll stops it.
+      if (stopping) return;
       s.startedAt = Date.now();
       s.restarting = false;
+      s.starting = undefined;
       say(`${s.name} restarted (pid ${s.running.pid})`);
       writeStackFile();
     } catch (e) {
+      s.starting = undefined;
+      if (stopping) return;
       say(`${s.name} did not start: ${(e as Error).message}; trying again in ${s.delayMs / 1000} s`);
       restartService(s);
     }
