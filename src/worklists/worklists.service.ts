@@ -2,7 +2,9 @@
  * Worklists and bulk decisions. A bulk approval runs in the background, one Update per card with
  * the idempotency key `bulk-<job>-<card>`: a reload, a second click (same job key) or a restart of
  * the API (running jobs resume) never applies anything twice. One API process works on a job at a
- * time: it claims the job and keeps a heartbeat; another takes over only a job gone quiet.
+ * time: it claims the job and keeps a heartbeat; another takes over only a job gone quiet. Every API
+ * process looks for quiet jobs every few seconds, so that the job of a process that was killed (kill -9,
+ * a crashed machine: no clean shutdown) carries on within about half a minute (`npm run drill`).
  */
 import { safeRandomUUID } from '../common/my-number.js';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -56,8 +58,12 @@ export interface WorklistCounts {
 }
 
 const CONCURRENCY = 4;
-/** A job whose owner has made no progress for this long is taken over by another process. */
-const STALE_AFTER = '2 minutes';
+/** The owner of a job renews its claim this often, even while a card's Update waits for a worker. */
+const HEARTBEAT_MS = 10_000;
+/** A job whose owner has not renewed its claim for this long is taken over by another process. */
+const STALE_AFTER = '30 seconds';
+/** How often each API process looks for running jobs that nobody works on. */
+const SWEEP_MS = 10_000;
 
 @Injectable()
 export class WorklistsService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -66,6 +72,7 @@ export class WorklistsService implements OnApplicationBootstrap, OnApplicationSh
   /** This process, as the owner of the jobs it claims. */
   private readonly processId = safeRandomUUID();
   private stopping = false;
+  private sweeper?: NodeJS.Timeout;
 
   constructor(
     private readonly em: EntityManager,
@@ -145,6 +152,18 @@ export class WorklistsService implements OnApplicationBootstrap, OnApplicationSh
     )[0];
     // Finished, or another process is working on it.
     if (!job) return;
+    const heartbeat = setInterval(() => {
+      void this.run(`update bulk_job set heartbeat_at = now() where id = ? and claimed_by = ?`, [job.id, this.processId]).catch(() => {});
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
+    try {
+      await this.work(job);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async work(job: BulkJobRow): Promise<void> {
     const user: AuthUser = { id: job.user_id, username: job.username, role: job.role };
     let next = 0;
     const worker = async () => {
@@ -171,10 +190,24 @@ export class WorklistsService implements OnApplicationBootstrap, OnApplicationSh
   async onApplicationBootstrap(): Promise<void> {
     const open = await this.run<{ id: string }>(`select id from bulk_job where status = 'running'`).catch(() => []);
     for (const { id } of open) this.launch(id);
+    this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  /** Running jobs whose owner has gone quiet (killed, or stopped): this process takes them over. */
+  private async sweep(): Promise<void> {
+    if (this.stopping) return;
+    const quiet = await this.run<{ id: string }>(
+      `select id from bulk_job where status = 'running' and (claimed_by is null or heartbeat_at is null or heartbeat_at < now() - interval '${STALE_AFTER}')`,
+    ).catch(() => []);
+    for (const { id } of quiet) this.launch(id);
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.sweeper);
     await Promise.allSettled(this.running.values());
+    // A clean stop hands its unfinished jobs over at once instead of after STALE_AFTER.
+    await this.run(`update bulk_job set claimed_by = null where claimed_by = ? and status = 'running'`, [this.processId]).catch(() => {});
   }
 }
