@@ -3,7 +3,7 @@
 // Node built-ins only: this runs before the dependencies are installed, on whatever Node the machine has.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const cacheRoot = process.env.KOTO_CARD_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'koto-card');
 const NODE_MAJOR = 24;
 const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const SCHEMATHESIS_VERSION = '4.32.5';
 
 const say = (m) => process.stderr.write(`[bootstrap] ${m}\n`);
 
@@ -66,6 +67,52 @@ function ensureDependencies() {
   writeFileSync(marker, hash);
 }
 
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * Builds a cached tool once, however many processes start at the same time (an `npm start` and an
+ * `npm test` of two clones): under a lock directory, into a temporary directory beside `dir` that
+ * is renamed into place when complete, so that nobody builds it twice or runs a half-built one.
+ * `build(tmp)` returns whether it succeeded. Returns whether `target` (a file inside `dir`) exists.
+ */
+function buildOnce(what, dir, target, build) {
+  if (existsSync(target)) return true;
+  mkdirSync(cacheRoot, { recursive: true });
+  const lock = `${dir}.lock`;
+  for (let waited = 0; ; waited += 2000) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    if (existsSync(target)) return true;
+    // A lock left by a build that died (older than 20 minutes) is taken over.
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > 20 * 60_000) rmSync(lock, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile
+    }
+    if (waited % 30_000 === 0) say(`waiting for another process building ${what}`);
+    sleep(2000);
+  }
+  try {
+    if (existsSync(target)) return true;
+    const tmp = mkdtempSync(join(cacheRoot, '.build-'));
+    chmodSync(tmp, 0o755);
+    if (!build(tmp)) {
+      rmSync(tmp, { recursive: true, force: true });
+      return false;
+    }
+    // A directory without the target is what an interrupted build of an older bootstrap left.
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+    return true;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /** The Temporal CLI (its dev server): TEMPORAL_CLI_PATH, else a cached build from the Go module proxy. */
 function ensureTemporalCli() {
   if (process.env.TEMPORAL_CLI_PATH) return process.env.TEMPORAL_CLI_PATH;
@@ -76,13 +123,49 @@ function ensureTemporalCli() {
     say('no Temporal CLI and no Go toolchain: the Temporal SDK will download its dev server (needs the internet)');
     return undefined;
   }
-  say(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${dir} (about 3 minutes, once)`);
-  mkdirSync(dir, { recursive: true });
-  must('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
-    env: { ...process.env, GOBIN: dir, CGO_ENABLED: '0' },
-    cwd: tmpdir(),
+  const built = buildOnce('the Temporal CLI', dir, bin, (tmp) => {
+    say(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${dir} (about 3 minutes, once)`);
+    return (
+      run('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
+        env: { ...process.env, GOBIN: tmp, CGO_ENABLED: '0' },
+        cwd: tmpdir(),
+      }) === 0
+    );
   });
+  if (!built) {
+    say('building the Temporal CLI failed');
+    process.exit(1);
+  }
   return bin;
+}
+
+/**
+ * schemathesis, the API fuzzer that test/api-fuzz.test.ts runs: a Python venv under the cache, built
+ * once (`buildOnce`). Returns its Python (run as `python -m schemathesis.cli`: a renamed venv's
+ * scripts keep the old path, its interpreter does not).
+ */
+function ensureSchemathesis() {
+  if (process.env.SCHEMATHESIS_PYTHON) return process.env.SCHEMATHESIS_PYTHON;
+  const dir = join(cacheRoot, `schemathesis-${SCHEMATHESIS_VERSION}`);
+  const python = join(dir, 'bin', 'python');
+  if (existsSync(python)) return python;
+  if (spawnSync('python3', ['-m', 'venv', '--help'], { stdio: 'ignore' }).status !== 0) {
+    say('no python3 with venv: schemathesis cannot be installed, and the API fuzz test will fail (install python3 and python3-venv)');
+    return undefined;
+  }
+  const built = buildOnce('schemathesis', dir, python, (tmp) => {
+    say(`installing schemathesis ${SCHEMATHESIS_VERSION} from PyPI into ${dir} (once)`);
+    return (
+      run('python3', ['-m', 'venv', tmp]) === 0 &&
+      run(join(tmp, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', `schemathesis==${SCHEMATHESIS_VERSION}`]) === 0
+    );
+  });
+  if (!built) {
+    // The other tests still run; the fuzz test fails and says why.
+    say('installing schemathesis failed: the API fuzz test will fail');
+    return undefined;
+  }
+  return python;
 }
 
 /** TypeScript → dist/ with SWC (type checking is `npm run typecheck`, part of `npm test`). */
@@ -116,6 +199,8 @@ switch (command) {
     process.exit(run(node, ['--enable-source-maps', 'dist/bench/ui.bench.js', ...rest], { env }));
     break;
   case 'test': {
+    const schemathesis = ensureSchemathesis();
+    if (schemathesis) env.SCHEMATHESIS_PYTHON = schemathesis;
     build();
     must(node, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json']);
     must(node, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
@@ -130,7 +215,11 @@ switch (command) {
     process.exit(status);
     break;
   }
+  case 'provision':
+    // What `test` needs beyond dependencies and the Temporal CLI, without running anything.
+    process.exit(ensureSchemathesis() ? 0 : 1);
+    break;
   default:
-    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui`);
+    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui, provision`);
     process.exit(2);
 }

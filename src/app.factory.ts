@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { APP_CONFIG } from './config/config.module.js';
+import { requestIdOf } from './common/request-id.js';
 import { registerViewHelpers } from './web/view-helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,24 +28,19 @@ function refuseInvalidUtf8(_req: unknown, _res: unknown, buf: Buffer): void {
   }
 }
 
-/** String.prototype.isWellFormed (Node 20+; not in the ES2023 lib the project compiles against). */
-const wellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
-
-function refuseLoneSurrogates(key: string, value: unknown): unknown {
-  if ((typeof value === 'string' && !wellFormed(value)) || !wellFormed(key)) {
-    throw Object.assign(new SyntaxError('the body holds a lone surrogate (an unpaired \\uD800-\\uDFFF escape)'), { status: 400 });
-  }
-  return value;
-}
-
 /** The API and the staff pages, configured the same way for the server process and the tests. */
 export async function createApp(): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
+  // Every request gets its id before anything can fail (the body parsers' errors carry one too).
+  app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    requestIdOf(req, res);
+    next();
+  });
   // A batch of 1,000 cards is about 0.5 MB of JSON; forms are small.
-  // Bytes that are not UTF-8, and escaped lone surrogates, are refused with 400 rather than stored
-  // as U+FFFD or as strings PostgreSQL cannot hold.
-  const jsonOptions = { limit: '2mb', verify: refuseInvalidUtf8, reviver: refuseLoneSurrogates };
+  // Bytes that are not UTF-8 are refused with 400 rather than stored as U+FFFD (escaped lone
+  // surrogates are refused by MyNumberMiddleware's walk, which is iterative: a reviver recurses).
+  const jsonOptions = { limit: '2mb', verify: refuseInvalidUtf8 };
   app.useBodyParser('json', jsonOptions);
   app.useBodyParser('urlencoded', { extended: false, limit: '256kb' });
   app.use(cookieParser());

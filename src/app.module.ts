@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
@@ -11,6 +10,7 @@ import { CardsModule } from './cards/cards.module.js';
 import { ErrorsFilter } from './common/errors.filter.js';
 import { MyNumberMiddleware } from './common/my-number.middleware.js';
 import { WebFormsModule } from './web/form-errors.js';
+import { loggedPath, requestIdOf } from './common/request-id.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ormConfig } from './database/orm.config.js';
@@ -19,8 +19,6 @@ import { QaModule } from './qa/qa.module.js';
 import { ReportsModule } from './reports/reports.module.js';
 import { WorklistsModule } from './worklists/worklists.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 @Module({
   imports: [
@@ -32,15 +30,11 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
         pinoHttp: {
           level: c.LOG_LEVEL,
           base: { process: 'api' },
-          genReqId: (req, res) => {
-            const given = req.headers['x-request-id'];
-            const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-            res.setHeader('X-Request-Id', id);
-            return id;
-          },
+          // Assigned first of all in app.factory.ts (so that body-parser errors carry one too); see request-id.ts.
+          genReqId: (req, res) => requestIdOf(req, res),
           // Paths only: query strings may hold names, and bodies personal data; tokens never reach a log.
           serializers: {
-            req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+            req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: loggedPath(req.url) }),
             res: (res: { statusCode: number }) => ({ status: res.statusCode }),
           },
           redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },

@@ -7,7 +7,8 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { Allow } from '../auth/auth.types.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
-import { parseOrThrow } from '../common/zod-validation.js';
+import { csvOptions } from '../common/csv-cell.js';
+import { bigintIdSchema, boundedIsoDate, parseOrThrow } from '../common/zod-validation.js';
 import { ACCESS_KIND_LABELS, describeDetail } from './access-log-labels.js';
 import { AccessLogService } from './access-log.service.js';
 
@@ -17,18 +18,13 @@ const filterSchema = z
   .object({
     user: z.string().max(100).optional(),
     card: z.string().max(32).optional(),
-    from: z.iso.date().optional(),
-    to: z.iso.date().optional(),
+    from: boundedIsoDate().optional(),
+    to: boundedIsoDate().optional(),
     // A positive id within PostgreSQL's bigint: anything else is a 400, never a database error.
-    before: z
-      .string()
-      .regex(/^[1-9]\d{0,18}$/, '「before」は1以上の整数で指定してください')
-      .refine((v) => !/^\d+$/.test(v) || BigInt(v) <= MAX_BIGINT, '「before」が大きすぎます')
-      .optional(),
+    before: bigintIdSchema.optional(),
   })
   .strict();
 
-const MAX_BIGINT = 9223372036854775807n;
 const PAGE = 200;
 /** Times to the second, in the ward's time zone. */
 const tokyoSeconds = (at: Date | string) => format(new TZDate(new Date(at).getTime(), 'Asia/Tokyo'), 'yyyy/MM/dd HH:mm:ss');
@@ -86,7 +82,7 @@ export class AccessLogController {
       if (rows.length === 0) break;
       const text = stringify(
         rows.map((r) => [r.id, new TZDate(r.at, 'Asia/Tokyo').toISOString(), r.user_id, r.role, r.channel, r.kind, r.card_ids.join(' '), r.detail, r.ip ?? '', r.request_id ?? '']),
-        { record_delimiter: 'windows' },
+        csvOptions,
       );
       n += rows.length;
       if (!res.write(text)) await new Promise((r) => res.once('drain', r));

@@ -3,9 +3,11 @@
  * so that both are read, normalised and validated the same way. Pure: no database, no HTTP.
  */
 import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import iconv from 'iconv-lite';
 import { ROUTES, ROUTE_LABELS } from '../../workflows/card-state-machine.js';
 import { EXPIRY_MAX, EXPIRY_MIN, TEXT_MESSAGES } from '../../workflows/text-rules.js';
+import { csvOptions } from '../common/csv-cell.js';
 import { containsMyNumber } from '../common/my-number.js';
 import { zodFieldErrors } from '../common/zod-validation.js';
 import { type CardInput, cardInputSchema } from './card.dto.js';
@@ -336,5 +338,5 @@ export function isClean(report: CsvReport): boolean {
 
 /** The header row, UTF-8 with a BOM so that Excel opens it as UTF-8. */
 export function csvTemplate(): Buffer {
-  return Buffer.from(`\uFEFF${CARD_COLUMNS.map((c) => c.key).join(',')}\r\n`, 'utf8');
+  return Buffer.from(`\uFEFF${stringify([CARD_COLUMNS.map((c) => c.key)], csvOptions)}`, 'utf8');
 }

@@ -1,5 +1,5 @@
 /** The staff pages for cards: search (with CSV export), the card page and its actions. */
-import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../common/my-number.js';
 import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -15,7 +15,7 @@ import { FormErrorRenderers, errorsByField } from '../web/form-errors.js';
 import { actionButtonLabel, isDangerAction, reasonField, type PageError } from '../web/messages.js';
 import { ACTION_DEFINITIONS, type CardAction, PROPOSAL_KINDS, PROPOSAL_LABELS, ROUTES, ROUTE_LABELS, STATES, STATE_LABELS } from '../../workflows/card-state-machine.js';
 import { actionNameSchema, exportQuerySchema, searchQuerySchema } from './card.dto.js';
-import { CardExportService } from './card-export.service.js';
+import { CardExportService, sendSubstitutionList } from './card-export.service.js';
 import { VenueScope, assertVenueFilter } from './venue-scope.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { CardsService } from './cards.service.js';
@@ -157,6 +157,7 @@ export class CardPagesController {
       nextLink: page.nextCursor ? withParams({ cursor: page.nextCursor }) : undefined,
       firstLink: params.cursor ? withParams({ cursor: undefined }) : undefined,
       csvLink: `/cards.csv${withParams({ cursor: undefined, limit: undefined })}`,
+      sjisLink: `/cards-export${withParams({ cursor: undefined, limit: undefined })}`,
       canExport: ['ward', 'office', 'auditor'].includes(req.web.user.role),
       columns: ['cardId', 'nameKana', 'state', 'route', 'venueId', 'receivedAt', 'noticeMailedAt', 'expiresOn'].map((key) => ({
         key,
@@ -231,7 +232,7 @@ export class CardPagesController {
       actions: detail.allowedActions.map((a) => {
         const mine = failed?.action === a.action;
         const input = mine ? failed!.input : {};
-        const key = randomUUID();
+        const key = safeRandomUUID();
         if (mine) fieldErrors.push(...Object.entries(split!.fields).map(([field, message]) => ({ message, href: field === 'venueId' ? `#a-${key}` : `#${field}-${key}` })));
         return {
           ...a,
@@ -300,7 +301,11 @@ export class CardPagesController {
   }
 }
 
-/** `/cards.csv`: the search page's export, as the API's, streamed. */
+/**
+ * `/cards.csv`: the search page's export, streamed, with Japanese headings and Tokyo times.
+ * `/cards-export`: before a Shift_JIS export, how many cards hold characters it cannot (written as 〓),
+ * with `/cards-substituted.csv`, the list of those cards.
+ */
 @ApiExcludeController()
 @Controller()
 export class CardExportPageController {
@@ -316,7 +321,27 @@ export class CardExportPageController {
     const q = parseOrThrow(exportQuerySchema, params, 'query');
     // The ids of every exported card go to the access log, page by page, in a few rows.
     const recorder = this.accessLog.exportRecorder({ user: req.web.user, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') }, (n, part) => `csv export of ${n} cards${part ? ` (part ${part})` : ''}: ${new URLSearchParams(params).toString()}`);
-    const count = await this.exporter.stream(VenueScope.of(req.web.user), q, res, (ids) => recorder.add(ids));
+    const { count } = await this.exporter.stream(VenueScope.of(req.web.user), q, res, 'staff', (ids) => recorder.add(ids));
     await recorder.finish(count);
+  }
+
+  @Get('cards-export')
+  @Allow('ward', 'office', 'auditor')
+  async sjisCheck(@Query() query: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
+    const params = { ...filled(query), encoding: 'sjis' };
+    const q = parseOrThrow(exportQuerySchema, params, 'query');
+    const found = await this.exporter.substitutions(VenueScope.of(req.web.user), q);
+    await this.accessLog.record({ user: req.web.user, kind: 'export', cardIds: found.map((f) => f.cardId), detail: `shift_jis check: ${found.length} cards with characters outside shift_jis`, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
+    const qs = new URLSearchParams(params).toString();
+    res.render('cards-export', { title: 'Shift_JIS で出力', nav: 'cards', web: req.web, count: found.length, csvLink: `/cards.csv?${qs}`, listLink: `/cards-substituted.csv?${qs}`, utf8Link: `/cards.csv?${new URLSearchParams({ ...params, encoding: 'utf8' })}`, backLink: `/cards?${new URLSearchParams(filled(query))}` });
+  }
+
+  @Get('cards-substituted.csv')
+  @Allow('ward', 'office', 'auditor')
+  async substituted(@Query() query: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
+    const q = parseOrThrow(exportQuerySchema, { ...filled(query), encoding: 'sjis' }, 'query');
+    const found = await this.exporter.substitutions(VenueScope.of(req.web.user), q);
+    await this.accessLog.record({ user: req.web.user, kind: 'export', cardIds: found.map((f) => f.cardId), detail: `shift_jis substitution list of ${found.length} cards`, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
+    sendSubstitutionList(res, q, found, 'staff');
   }
 }

@@ -1,11 +1,13 @@
 /** Request schemas of the card API (zod): one definition serves validation and the OpenAPI document. */
 import { z } from 'zod';
+import { boundedIsoDate } from '../common/zod-validation.js';
 import { ACTIONS, ACTION_DEFINITIONS, PROPOSAL_KINDS, ROUTES, STATES, reasonSchema } from '../../workflows/card-state-machine.js';
 import { birthDateSchema, expiryDateSchema, personText } from '../../workflows/text-rules.js';
 
-const isoDate = z.iso.date();
 /** Every stored person-text field: bounded, no control, bidi or invisible-only text (workflows/text-rules.ts). */
 const text = personText;
+/** Search filters: a date PostgreSQL can compare (never year 0000). */
+const filterDate = boundedIsoDate();
 const nfkc = (max: number) => z.string().transform((s) => s.normalize('NFKC').trim()).pipe(z.string().min(1).max(max));
 
 export const residentSchema = z
@@ -14,7 +16,7 @@ export const residentSchema = z
     // Half-width kana are folded to full-width first (NFKC).
     nameKana: nfkc(200).pipe(z.string().regex(/^[\p{Script=Katakana}ー・ \u3000]+$/u, 'must be katakana')).pipe(text(200)),
     birthDate: birthDateSchema,
-    postalCode: z.string().regex(/^\d{3}-?\d{4}$/, 'must be a postal code like 135-0016'),
+    postalCode: z.string().regex(/^[0-9]{3}-?[0-9]{4}$/, 'must be a postal code like 135-0016'),
     address: text(400),
     alphabetName: text(200).optional(),
     commonName: text(200).optional(),
@@ -106,12 +108,12 @@ export const searchQuerySchema = z
     route: csv(z.enum(ROUTES)).optional(),
     state: csv(z.enum(STATES)).optional(),
     venue: csv(z.string().regex(/^[a-z0-9_-]{1,30}$/)).optional(),
-    noticeMailedFrom: isoDate.optional(),
-    noticeMailedTo: isoDate.optional(),
-    expiresFrom: isoDate.optional(),
-    expiresTo: isoDate.optional(),
-    receivedFrom: isoDate.optional(),
-    receivedTo: isoDate.optional(),
+    noticeMailedFrom: filterDate.optional(),
+    noticeMailedTo: filterDate.optional(),
+    expiresFrom: filterDate.optional(),
+    expiresTo: filterDate.optional(),
+    receivedFrom: filterDate.optional(),
+    receivedTo: filterDate.optional(),
     nameKana: nfkc(200).optional(),
     bookingNumber: z.string().regex(/^[0-9A-Za-z-]{1,20}$/).optional(),
     late: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),

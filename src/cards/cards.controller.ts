@@ -1,10 +1,11 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../common/my-number.js';
 import { z } from 'zod';
 import { AccessLogService } from '../audit/access-log.service.js';
 import { Allow, type AuthUser, CurrentUser } from '../auth/auth.types.js';
+import { ApiQueryFrom } from '../common/openapi.js';
 import { CommonException } from '../common/errors.js';
 import { parseOrThrow } from '../common/zod-validation.js';
 import { ACTIONS, ACTION_DEFINITIONS } from '../../workflows/card-state-machine.js';
@@ -20,7 +21,7 @@ import {
   registerQuerySchema,
   searchQuerySchema,
 } from './card.dto.js';
-import { CardExportService } from './card-export.service.js';
+import { CardExportService, sendSubstitutionList } from './card-export.service.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { CardsService } from './cards.service.js';
 import { presentActionResult } from './card.presenter.js';
@@ -29,6 +30,7 @@ import { VenueScope } from './venue-scope.js';
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const requestId = (req: Request) => String(req.id ?? '');
 const cardIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/, 'must be a card id');
+const ApiCardId = () => ApiParam({ name: 'cardId', schema: json(cardIdSchema) });
 
 @ApiTags('cards')
 @ApiBearerAuth()
@@ -78,7 +80,7 @@ export class CardsController {
   @Get('cards')
   @Allow('ward', 'office', 'callcenter', 'venue', 'auditor')
   @ApiOperation({ summary: 'Search cards with filters, sort and cursor pagination (R-2.4)' })
-  @ApiQuery({ name: 'query', required: false, schema: json(searchQuerySchema) })
+  @ApiQueryFrom(searchQuerySchema)
   async search(@Query() query: unknown, @CurrentUser() user: AuthUser, @Req() req: Request) {
     const q = parseOrThrow(searchQuerySchema, query, 'query');
     const page = await this.service.search(q, user);
@@ -96,13 +98,14 @@ export class CardsController {
 
   @Get('cards.csv')
   @Allow('ward', 'office', 'auditor')
-  @ApiOperation({ summary: 'Export the search result as CSV, streamed (UTF-8 with BOM, or Shift_JIS with ?encoding=sjis)' })
+  @ApiQueryFrom(exportQuerySchema)
+  @ApiOperation({ summary: 'Export the search result as CSV, streamed (UTF-8 with BOM, or Shift_JIS with ?encoding=sjis: characters it cannot hold become 〓, counted in X-Substituted-Cards, listed by /api/cards-substituted.csv)' })
   async exportCsv(@Query() query: unknown, @CurrentUser() user: AuthUser, @Req() req: Request, @Res() res: Response) {
     const q = parseOrThrow(exportQuerySchema, query, 'query');
     // The ids of every exported card go to the access log, page by page, in a few rows.
     const filters = new URLSearchParams(query as Record<string, string>).toString();
     const recorder = this.accessLog.exportRecorder({ user, channel: 'api', ip: req.ip, requestId: requestId(req) }, (n, part) => `csv export of ${n} cards${part ? ` (part ${part})` : ''}: ${filters}`);
-    const count = await this.exporter.stream(VenueScope.of(user), q, res, (ids) => recorder.add(ids));
+    const { count } = await this.exporter.stream(VenueScope.of(user), q, res, 'api', (ids) => recorder.add(ids));
     await recorder.finish(count);
   }
 
@@ -115,9 +118,21 @@ export class CardsController {
     return { items };
   }
 
+  @Get('cards-substituted.csv')
+  @Allow('ward', 'office', 'auditor')
+  @ApiQueryFrom(exportQuerySchema)
+  @ApiOperation({ summary: 'The cards of an export whose text Shift_JIS cannot hold (written as 〓 in the Shift_JIS export), with the columns affected; same filters' })
+  async substitutedCsv(@Query() query: unknown, @CurrentUser() user: AuthUser, @Req() req: Request, @Res() res: Response) {
+    const q = parseOrThrow(exportQuerySchema, query, 'query');
+    const found = await this.exporter.substitutions(VenueScope.of(user), q);
+    await this.accessLog.record({ user, kind: 'export', cardIds: found.map((f) => f.cardId), detail: `shift_jis substitution list of ${found.length} cards`, channel: 'api', ip: req.ip, requestId: requestId(req) });
+    sendSubstitutionList(res, q, found, 'api');
+  }
+
   @Get('cards/:cardId')
   @Allow('ward', 'office', 'callcenter', 'venue', 'auditor')
   @ApiOperation({ summary: 'One card, its timeline and the actions this user may take now (R-2.5)' })
+  @ApiCardId()
   async get(@Param('cardId') cardId: string, @CurrentUser() user: AuthUser, @Req() req: Request) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
     const detail = await this.service.get(id, user);
@@ -134,6 +149,7 @@ export class CardsController {
       (a) => `- \`${a}\`: ${JSON.stringify(json(ACTION_DEFINITIONS[a].data))}`,
     ).join('\n')}\n\nA venueId must be one of the ward's configured venues. A key reused for another card, action or body is refused with 422 IDEMPOTENCY_KEY_REUSED.`,
   })
+  @ApiCardId()
   @ApiParam({ name: 'action', enum: ACTIONS })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A unique key per intended action (a UUID): 1-100 letters, digits or . _ ~ : -', schema: json(idempotencyKeySchema) })
   @ApiBody({ schema: json(actionBodyDocSchema) })
@@ -151,7 +167,7 @@ export class CardsController {
     const input = parseOrThrow(actionBodySchema, body ?? {});
     // The action's own data, by its schema in the state machine's table (the service checks the venue).
     parseOrThrow(ACTION_DEFINITIONS[name.data].data, input.data, 'data');
-    const idempotencyKey = parseOrThrow(idempotencyKeySchema.optional(), key, 'Idempotency-Key') ?? randomUUID();
+    const idempotencyKey = parseOrThrow(idempotencyKeySchema.optional(), key, 'Idempotency-Key') ?? safeRandomUUID();
     const result = await this.service.act(id, name.data, input, user, idempotencyKey, 'api');
     await this.accessLog.record({ user, kind: 'change', cardIds: [id], detail: name.data, channel: 'api', ip: req.ip, requestId: requestId(req) });
     return presentActionResult(result);
@@ -160,6 +176,7 @@ export class CardsController {
   @Get('cards/:cardId/history')
   @Allow('ward', 'auditor')
   @ApiOperation({ summary: "The card's Temporal event history beside its projected events" })
+  @ApiCardId()
   async history(@Param('cardId') cardId: string, @CurrentUser() user: AuthUser, @Req() req: Request) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
     const result = await this.service.history(id, user);
@@ -171,6 +188,7 @@ export class CardsController {
   @Allow('ward', 'auditor')
   @HttpCode(200)
   @ApiOperation({ summary: "Replay the card's history against the current workflow code" })
+  @ApiCardId()
   async replay(@Param('cardId') cardId: string, @CurrentUser() user: AuthUser, @Req() req: Request) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
     const result = await this.service.replay(id, user);

@@ -121,10 +121,25 @@ export function encodeCursor(value: string | null, cardId: string): string {
   return Buffer.from(JSON.stringify([value, cardId])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): [string | null, string] {
+const CURSOR_VALUE: Record<'text' | 'timestamp' | 'date', (v: string) => boolean> = {
+  // As cursorValue writes them: ISO instants, ISO dates, and text without NUL (PostgreSQL refuses it).
+  timestamp: (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) && !v.startsWith('0000') && !Number.isNaN(Date.parse(v)),
+  date: (v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && !v.startsWith('0000') && !Number.isNaN(Date.parse(v)) && new Date(v).toISOString().startsWith(v),
+  text: (v) => v.length <= 400 && !v.includes('\0'),
+};
+const CURSOR_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/;
+
+/** A cursor this API returned for this sort key, or a 400: a hand-made one never reaches the database. */
+function decodeCursor(cursor: string, kind: 'text' | 'timestamp' | 'date'): [string | null, string] {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 2 && (parsed[0] === null || typeof parsed[0] === 'string') && typeof parsed[1] === 'string') {
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      (parsed[0] === null || (typeof parsed[0] === 'string' && CURSOR_VALUE[kind](parsed[0]))) &&
+      typeof parsed[1] === 'string' &&
+      CURSOR_ID.test(parsed[1])
+    ) {
       return parsed as [string | null, string];
     }
   } catch {
@@ -259,7 +274,7 @@ export class CardsRepository {
     const { column, kind } = SORT_COLUMNS[key];
     const cast = kind === 'timestamp' ? '::timestamptz' : kind === 'date' ? '::date' : '';
     if (q.cursor) {
-      const [value, id] = decodeCursor(q.cursor);
+      const [value, id] = decodeCursor(q.cursor, kind);
       // PostgreSQL puts nulls last ascending and first descending; the cursor follows that order.
       if (key === 'cardId') add(desc ? `c.card_id < ?` : `c.card_id > ?`, id);
       else if (!desc && value !== null) add(`((${column}, c.card_id) > (?${cast}, ?) or ${column} is null)`, value, id);

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { APP_CONFIG, WARD_CONFIG } from '../config/config.module.js';
@@ -246,15 +246,20 @@ export class CardsService {
     const fresh = await this.checkFingerprint(user, idempotencyKey, cardId, action, body);
     const handle = this.client.workflow.getHandle(cardWorkflowId(cardId));
     try {
-      return await handle.executeUpdate(cardActionUpdate, {
-        args: [{ action, actor: { userId: user.username, role, channel }, reason: body.reason || undefined, data: body.data }],
-        // Scoped by user, so that two users' keys can never collide.
-        updateId: `${user.id}:${idempotencyKey}`,
-      });
+      // Bounded: a card whose worker is down answers 503 rather than holding the request for ever;
+      // the Update may still be applied later, and a retry with the same key gets its answer.
+      return await this.client.withDeadline(Date.now() + this.config.ACTION_TIMEOUT_MS, () =>
+        handle.executeUpdate(cardActionUpdate, {
+          args: [{ action, actor: { userId: user.username, role, channel }, reason: body.reason || undefined, data: body.data }],
+          // Scoped by user, so that two users' keys can never collide.
+          updateId: `${user.id}:${idempotencyKey}`,
+        }),
+      );
     } catch (e) {
       const mapped = await this.mapUpdateError(e, cardId, scope);
-      // Refused, so nothing was applied: the key is free again (a form sent again after a fix).
-      if (fresh && mapped instanceof CardsException) {
+      // Refused, so nothing was applied: the key is free again (a form sent again after a fix). Not
+      // after a timeout: that Update may still be applied, so its key stays bound to this request.
+      if (fresh && mapped instanceof CardsException && mapped.code !== CardsErrorCode.WORKFLOW_UNAVAILABLE) {
         await this.em.fork().execute(`delete from idempotency_fingerprint where user_id = ? and key = ?`, [user.id, idempotencyKey]);
       }
       throw mapped;
@@ -310,6 +315,12 @@ export class CardsService {
   }
 
   private async mapUpdateError(e: unknown, cardId: string, scope: VenueScope): Promise<unknown> {
+    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (e as { code?: number })?.code === 4) {
+      return new CardsException(
+        CardsErrorCode.WORKFLOW_UNAVAILABLE,
+        `card ${cardId} did not answer within ${Math.round(this.config.ACTION_TIMEOUT_MS / 1000)} s (its worker may be down); send the same request again with the same Idempotency-Key: it applies at most once`,
+      );
+    }
     if (e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure) {
       const code = e.cause.type as keyof typeof CardsErrorCode;
       const details = e.cause.details?.[0];

@@ -6,6 +6,8 @@ import { DomainException, type ErrorBody } from './errors.js';
 import { containsMyNumber } from './my-number.js';
 import { FormErrorRenderers } from '../web/form-errors.js';
 import { pageErrors } from '../web/messages.js';
+import { redacted } from './redact.js';
+import { requestIdOf } from './request-id.js';
 
 const ERROR_TITLES: Partial<Record<number, string>> = {
   400: '入力に誤りがあります',
@@ -26,18 +28,10 @@ const HTTP_CODES: Partial<Record<number, string>> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
 };
 
-/**
- * A database error's message carries the failed SQL with its parameters, which may be personal
- * data: only its class and SQL state reach the log.
- */
-function redacted(e: unknown): unknown {
-  if (e instanceof DriverException) {
-    const safe = new Error(`${e.name} (SQL state ${String((e as { code?: string }).code ?? 'unknown')})`);
-    safe.stack = `${safe.message}\n${(e.stack ?? '').split('\n').slice(1).join('\n')}`;
-    return safe;
-  }
-  return e;
-}
+const isClientHttpError = (e: unknown): e is { status: number; type?: string } => {
+  const status = (e as { status?: unknown; expose?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 && (e as { expose?: unknown }).expose === true;
+};
 
 /** Renders every error in the one shape; never echoes request bodies, which may hold personal data. */
 @Catch()
@@ -66,12 +60,23 @@ export class ErrorsFilter implements ExceptionFilter {
     } else if ((exception as { type?: string })?.type === 'entity.too.large') {
       status = HttpStatus.PAYLOAD_TOO_LARGE;
       body = { error: { code: 'PAYLOAD_TOO_LARGE', message: 'the body is too large' } };
+    } else if (isClientHttpError(exception)) {
+      // body-parser and other http-errors raised before Nest's handlers (bad JSON, bad charset, …).
+      status = exception.status;
+      body = { error: { code: HTTP_CODES[status] ?? `HTTP_${status}`, message: exception.type === 'entity.parse.failed' ? 'the body is not valid JSON' : 'the request cannot be read' } };
+    } else if (exception instanceof DriverException && /^22/.test(String((exception as { code?: string }).code))) {
+      // SQL state class 22 (data exception): a value the database cannot hold that no schema at the
+      // edge caught (a year-0000 date, a NUL). The client's input is at fault, so 400; logged (redacted)
+      // as a warning because the edge's schema should have refused it first.
+      status = HttpStatus.BAD_REQUEST;
+      body = { error: { code: 'VALIDATION_FAILED', message: 'a value in the request is outside what can be stored (a date out of range, a control character, …)' } };
+      this.logger.warn({ err: redacted(exception), path: req.route?.path ?? 'unknown' }, 'database refused a value the edge let through');
     } else {
       status = HttpStatus.INTERNAL_SERVER_ERROR;
       body = { error: { code: 'INTERNAL_ERROR', message: 'an unexpected error occurred; it has been logged' } };
       this.logger.error({ err: redacted(exception), path: req.route?.path ?? 'unknown' }, 'unhandled error');
     }
-    body.requestId = String(req.id ?? '');
+    body.requestId = requestIdOf(req, res);
     if (res.headersSent) {
       res.destroy();
       return;

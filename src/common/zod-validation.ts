@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { CommonException, type FieldError } from './errors.js';
 
 /** Parses `input` with `schema`, or throws a 400 that names every bad field. */
@@ -15,3 +15,18 @@ export function zodFieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
     return { field, message: issue.message };
   });
 }
+
+/**
+ * An ISO date that PostgreSQL can store and compare: `z.iso.date()` alone lets through year 0000,
+ * which PostgreSQL refuses (there is no year 0), so every date at the edge is bounded.
+ */
+export const boundedIsoDate = (min = '1900-01-01', max = '2199-12-31') =>
+  z.iso.date().refine((d) => d >= min && d <= max, `must be a date from ${min} to ${max}`);
+
+const BIGINT_MAX = 9223372036854775807n;
+/** A positive id of a PostgreSQL bigint column, as text (a `before=` page link). */
+export const bigintIdSchema = z
+  .string()
+  .regex(/^[1-9][0-9]{0,18}$/, 'must be a positive whole number')
+  // zod runs refinements after a failed regex too: BigInt('1e3') would throw.
+  .refine((s) => !/^[0-9]+$/.test(s) || BigInt(s) <= BIGINT_MAX, 'must be at most 9223372036854775807');

@@ -39,6 +39,8 @@ const schema = z.object({
    * answers 202 with the ids still pending (see ARCHITECTURE.md, data flow, registration).
    */
   REGISTRATION_WAIT_SECONDS: z.coerce.number().int().min(0).max(120).default(60),
+  /** How long an action waits for its card's answer before 503 (the Update may still be applied; a retry with the same key gets its answer). */
+  ACTION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(30_000),
 });
 
 export type AppConfig = z.infer<typeof schema> & {

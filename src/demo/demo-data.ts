@@ -3,7 +3,8 @@
  * cards in every route and state, driven through the same HTTP API that staff use. A few cards run
  * on a policy of minutes, so that re-notice and no-show proposals appear while you watch.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { safeRandomUUID } from '../common/my-number.js';
 import { writeFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { AuthService } from '../auth/auth.service.js';
@@ -116,7 +117,7 @@ export async function loadDemoData(opts: { apiUrl: string; databaseUrl: string; 
   const call = async (method: string, path: string, role: StaffRole, body?: unknown, venueId?: string) => {
     const res = await fetch(opts.apiUrl + path, {
       method,
-      headers: { authorization: `Bearer ${tokens[role === 'venue' ? `venue:${venueId}` : role]}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      headers: { authorization: `Bearer ${tokens[role === 'venue' ? `venue:${venueId}` : role]}`, 'content-type': 'application/json', 'idempotency-key': safeRandomUUID() },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${await res.text()}`);

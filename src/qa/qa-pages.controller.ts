@@ -7,7 +7,7 @@ import { AccessLogService } from '../audit/access-log.service.js';
 import { Allow } from '../auth/auth.types.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
 import type { FieldError } from '../common/errors.js';
-import { parseOrThrow, zodFieldErrors } from '../common/zod-validation.js';
+import { bigintIdSchema, parseOrThrow, zodFieldErrors } from '../common/zod-validation.js';
 import { QaErrorCode, QaException } from './qa.exception.js';
 import type { QaChangeKind, QaChanged, QaEntryView, QaStatus } from './qa.repository.js';
 import { QA_ROLES, QaService, may } from './qa.service.js';
@@ -64,7 +64,7 @@ const bookQuerySchema = z.object({
   category: z.string().trim().max(60).optional(),
   done: z.string().max(20).optional(),
 });
-const changesQuerySchema = z.object({ before: z.string().regex(/^\d{1,19}$/).optional() });
+const changesQuerySchema = z.object({ before: bigintIdSchema.optional() });
 const entryId = z.uuid();
 
 /** Lines of a text, for rendering with line breaks (no markup from input ever reaches the page). */

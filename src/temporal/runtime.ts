@@ -1,5 +1,10 @@
 import { Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { redacted } from '../common/redact.js';
+
+/** The SDK's log fields with every error in them (an activity's or a workflow task's failure) redacted like the API's. */
+export const redactedMeta = (meta?: Record<string, unknown>): Record<string, unknown> =>
+  meta ? Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, redacted(v)])) : {};
 
 /**
  * Routes the Temporal SDK's own logs (worker, replayer, core) into our pino logger, once per process.
@@ -7,7 +12,7 @@ import type { Logger } from 'pino';
  * handle SIGINT/SIGTERM (to drain its worker); elsewhere the process's own shutdown runs.
  */
 export function installTemporalRuntime(log: Logger, opts: { handleSignals: boolean } = { handleSignals: false }): void {
-  const at = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) => log[level](meta ?? {}, message);
+  const at = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) => log[level](redactedMeta(meta), message);
   Runtime.install({
     logger: {
       log: (level, message, meta) => at(level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info'))(message, meta),

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createCardActivities } from '../../activities/create-card-activities.js';
+import { redactingActivityInterceptor } from './redacting-interceptor.js';
 
 /** The workflows' entry module: compiled JavaScript under dist/, TypeScript when run from source (tests). */
 export function workflowsPath(): string {
@@ -28,6 +29,8 @@ export async function createCardWorker(opts: CardWorkerOptions): Promise<Worker>
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: workflowsPath() }),
     activities: createCardActivities({ orm: opts.orm }),
+    // Database error text (SQL parameters: personal data) never reaches the log or the history.
+    interceptors: { activity: [redactingActivityInterceptor] },
     maxConcurrentWorkflowTaskExecutions: 100,
     maxConcurrentLocalActivityExecutions: 100,
     ...opts.tuning,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../common/my-number.js';
 import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -133,7 +133,7 @@ export class WorklistsController {
       hasErrors: (opts.errors ?? []).length > 0,
       values: { approve: decision === 'approve', reject: decision === 'reject', reason: text(input.reason) },
       // A new key after an error: the refused post started no job.
-      jobKey: randomUUID(),
+      jobKey: safeRandomUUID(),
     });
   }
 

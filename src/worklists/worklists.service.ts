@@ -4,7 +4,7 @@
  * the API (running jobs resume) never applies anything twice. One API process works on a job at a
  * time: it claims the job and keeps a heartbeat; another takes over only a job gone quiet.
  */
-import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../common/my-number.js';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthUser } from '../auth/auth.types.js';
@@ -64,7 +64,7 @@ export class WorklistsService implements OnApplicationBootstrap, OnApplicationSh
   private readonly log = new Logger('worklists');
   private readonly running = new Map<string, Promise<void>>();
   /** This process, as the owner of the jobs it claims. */
-  private readonly processId = randomUUID();
+  private readonly processId = safeRandomUUID();
   private stopping = false;
 
   constructor(
