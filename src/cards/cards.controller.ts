@@ -53,7 +53,7 @@ export class CardsController {
       'them in `pending`); send the same request again to wait again (it registers nothing twice), or GET each card until 200.',
   })
   @ApiBody({ schema: json(registerBodySchema) })
-  @ApiQuery({ name: 'query', required: false, schema: json(registerQuerySchema) })
+  @ApiQueryFrom(registerQuerySchema)
   async register(@Body() body: unknown, @Query() query: unknown, @CurrentUser() user: AuthUser, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const { wait } = parseOrThrow(registerQuerySchema, query, 'query');
     const isBatch = typeof body === 'object' && body !== null && 'cards' in body;
