@@ -60,11 +60,22 @@ describe('registration answers when its cards can be read', () => {
     const ids = cards.map((c) => c.cardId);
     const started = Date.now();
     // The longest wait allowed: on a machine shared by parallel test runs, 1,000 first tasks can take a minute.
+    // Readable cards every 2 s while the request runs: where the time goes, printed beside the answer's.
+    const timeline: string[] = [];
+    let answered = false;
+    const sampling = (async () => {
+      while (!answered) {
+        await new Promise((r) => setTimeout(r, 2000));
+        timeline.push(`${Math.round((Date.now() - started) / 1000)}s:${await readable(ids)}`);
+      }
+    })();
     const res = await sys.http('POST', '/api/cards?wait=120', { token: office, body: { cards } });
     const answeredMs = Date.now() - started;
+    answered = true;
+    await sampling;
     const looked = Date.now();
     const atAnswer = await readable(ids);
-    console.log(`registration readback: batch of 1,000 answered in ${answeredMs} ms; ${atAnswer} of 1,000 readable at the answer (one look: ${Date.now() - looked} ms)`);
+    console.log(`registration readback: batch of 1,000 answered in ${answeredMs} ms; ${atAnswer} of 1,000 readable at the answer (one look: ${Date.now() - looked} ms); readable while waiting: ${timeline.join(' ')}`);
     expect(res.status).toBe(200);
     expect(res.json.pending).toBeUndefined();
     expect(res.json.results.filter((r: { status: string }) => r.status !== 'created')).toEqual([]);
