@@ -60,6 +60,11 @@ export const batchSchema = z
 /** One card, or `{ cards: [...] }`; told apart by the `cards` key so that errors name the real fields. */
 export const registerBodySchema = z.union([cardInputSchema, batchSchema]);
 
+/** `?wait=` seconds a registration may wait for its cards to become readable (0: answer at once, 202 if not yet). */
+export const registerQuerySchema = z
+  .object({ wait: z.string().regex(/^\d{1,3}$/, 'must be whole seconds, 0..120').transform(Number).pipe(z.number().max(120)).optional() })
+  .strict();
+
 export const actionBodySchema = z
   .object({
     reason: reasonSchema.transform((s) => s.trim()).optional(),

@@ -18,6 +18,7 @@ import {
   exportQuerySchema,
   idempotencyKeySchema,
   registerBodySchema,
+  registerQuerySchema,
   searchQuerySchema,
 } from './card.dto.js';
 import { CardExportService, sendSubstitutionList } from './card-export.service.js';
@@ -44,24 +45,36 @@ export class CardsController {
   @Post('cards')
   @Allow('ward', 'office')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Register one card, or up to 1,000 as { cards: [...] }; idempotent on cardId (R-2.3)' })
+  @ApiOperation({
+    summary: 'Register one card, or up to 1,000 as { cards: [...] }; idempotent on cardId (R-2.3)',
+    description:
+      'Answers 200 once every card of the request can be read (GET /api/cards/{id}). If they cannot within `wait` seconds ' +
+      '(default REGISTRATION_WAIT_SECONDS), answers 202: the cards not yet readable have status `pending` (a batch also lists ' +
+      'them in `pending`); send the same request again to wait again (it registers nothing twice), or GET each card until 200.',
+  })
   @ApiBody({ schema: json(registerBodySchema) })
-  async register(@Body() body: unknown, @CurrentUser() user: AuthUser, @Req() req: Request) {
+  @ApiQueryFrom(registerQuerySchema)
+  async register(@Body() body: unknown, @Query() query: unknown, @CurrentUser() user: AuthUser, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const { wait } = parseOrThrow(registerQuerySchema, query, 'query');
     const isBatch = typeof body === 'object' && body !== null && 'cards' in body;
     const cards = isBatch ? parseOrThrow(batchSchema, body).cards : [parseOrThrow(cardInputSchema, body)];
     const outside = this.service.outsideWard(cards, (i) => (isBatch ? `cards[${i}].resident.postalCode` : 'resident.postalCode'));
     if (outside.length) throw CommonException.validation(outside);
-    const results = await this.service.register(cards, user, 'api');
+    const registered = await this.service.register(cards, user, 'api', wait === undefined ? {} : { waitMs: wait * 1000 });
+    // A card not yet readable is not claimed `created`: it is `pending`, and the answer is 202.
+    const results = registered.map((r) => ({ cardId: r.cardId, status: r.readable ? r.status : ('pending' as const) }));
+    const pending = results.filter((r) => r.status === 'pending').map((r) => r.cardId);
+    if (pending.length) res.status(202);
     await this.accessLog.record({
       user,
       kind: 'register',
       cardIds: cards.map((c) => c.cardId),
-      detail: `registered ${results.filter((r) => r.status === 'created').length} of ${cards.length}`,
+      detail: `registered ${registered.filter((r) => r.status === 'created').length} of ${cards.length}${pending.length ? ` (${pending.length} not yet readable)` : ''}`,
       channel: 'api',
       ip: req.ip,
       requestId: requestId(req),
     });
-    return isBatch ? { results } : results[0];
+    return isBatch ? { results, ...(pending.length ? { pending } : {}) } : results[0];
   }
 
   @Get('cards')

@@ -152,6 +152,17 @@ function decodeCursor(cursor: string, kind: 'text' | 'timestamp' | 'date'): [str
 export class CardsRepository {
   constructor(private readonly em: EntityManager) {}
 
+  /**
+   * Which of these cards the read model already holds (their first projection is recorded), in one
+   * query for the whole batch. Unscoped: registration waits for its own cards, whatever their venue.
+   */
+  async readable(cardIds: string[]): Promise<Set<string>> {
+    if (cardIds.length === 0) return new Set();
+    // Card ids are [A-Za-z0-9-] (the request's schema): safe inside an array literal.
+    const rows = await this.em.fork().execute<Row[]>(`select card_id from card where card_id = any(?::text[])`, [`{${cardIds.join(',')}}`]);
+    return new Set(rows.map((r) => r.card_id));
+  }
+
   /** Stores the residents of new cards; an existing card's data is never overwritten. */
   async insertResidents(cards: CardInput[]): Promise<void> {
     if (cards.length === 0) return;

@@ -1,5 +1,6 @@
 /** The card use cases: register, find, act, export, history and replay. Controllers stay thin. */
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
@@ -34,7 +35,13 @@ export { ownVenueOnly };
 export interface RegisterResult {
   cardId: string;
   status: 'created' | 'exists';
+  /** The read model holds the card: GET /api/cards/{id} and its page answer at once. */
+  readable: boolean;
 }
+
+/** The first pause between two looks at the read model while a registration waits; it doubles up to the cap. */
+const READ_POLL_FIRST_MS = 25;
+const READ_POLL_CAP_MS = 400;
 
 export interface CardDetail {
   card: CardView;
@@ -117,8 +124,12 @@ export class CardsService {
     );
   }
 
-  /** Registers cards (R-2.3): residents to PostgreSQL, then one workflow per card. Idempotent on cardId. */
-  async register(inputs: CardInput[], user: AuthUser, channel: Channel): Promise<RegisterResult[]> {
+  /**
+   * Registers cards (R-2.3): residents to PostgreSQL, then one workflow per card. Idempotent on cardId.
+   * Then waits, up to `waitMs` (default REGISTRATION_WAIT_SECONDS), until the read model holds every
+   * card of the request, so that the caller can read what it registered; `readable` says which do.
+   */
+  async register(inputs: CardInput[], user: AuthUser, channel: Channel, opts: { waitMs?: number } = {}): Promise<RegisterResult[]> {
     const role = actorRole(user);
     if (!role || !['ward', 'office'].includes(role)) throw new AuthException(AuthErrorCode.FORBIDDEN, `role ${user.role} may not register cards`);
     const outside = this.outsideWard(inputs, (i) => (inputs.length > 1 ? `cards[${i}].resident.postalCode` : 'resident.postalCode'));
@@ -146,9 +157,9 @@ export class CardsService {
           // A card id is a business key: registering it again never makes a second card.
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
         });
-        return { cardId: input.cardId, status: 'created' };
+        return { cardId: input.cardId, status: 'created', readable: false };
       } catch (e) {
-        if (e instanceof WorkflowExecutionAlreadyStartedError) return { cardId: input.cardId, status: 'exists' };
+        if (e instanceof WorkflowExecutionAlreadyStartedError) return { cardId: input.cardId, status: 'exists', readable: false };
         throw e;
       }
     };
@@ -160,7 +171,32 @@ export class CardsService {
         }
       }),
     );
+    const readable = await this.waitReadable(
+      results.map((r) => r.cardId),
+      opts.waitMs,
+    );
+    for (const r of results) r.readable = readable.has(r.cardId);
     return results;
+  }
+
+  /**
+   * Waits until the read model holds every one of these cards (the workflow's first task projects
+   * the card row), or `waitMs` has passed; answers those it holds. One query per look for the whole
+   * batch, asking only for the cards still missing; the pause between looks grows from 25 ms to
+   * 400 ms. Always looks at least once, so `waitMs` 0 answers what is readable now.
+   */
+  async waitReadable(cardIds: string[], waitMs = this.config.REGISTRATION_WAIT_SECONDS * 1000): Promise<Set<string>> {
+    const found = new Set<string>();
+    let missing = [...new Set(cardIds)];
+    const until = Date.now() + waitMs;
+    for (let pause = READ_POLL_FIRST_MS; ; pause = Math.min(pause * 2, READ_POLL_CAP_MS)) {
+      const now = await this.cards.readable(missing);
+      for (const id of now) found.add(id);
+      missing = missing.filter((id) => !now.has(id));
+      const left = until - Date.now();
+      if (missing.length === 0 || left <= 0) return found;
+      await sleep(Math.min(pause, left));
+    }
   }
 
   /** Venue staff see only their own venue's cards (the repository applies the scope); a filter for another venue is refused. */

@@ -2,7 +2,6 @@
  * Card registration pages (R-2.3): one card by form, or many from a CSV file with a dry run first.
  * Registration itself is CardsService.register, as for the API.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Body, Controller, Get, Inject, Injectable, type NestMiddleware, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
@@ -139,8 +138,6 @@ function reportView(report: CsvReport, mode: 'dry' | 'commit') {
   };
 }
 
-/** How long a new card's page may wait for the workflow's first projection. */
-const PROJECTION_WAIT_MS = 5_000;
 /** Links listed on the result page; the rest are found by search. */
 const LISTED = 500;
 
@@ -207,12 +204,11 @@ export class RegistrationPagesController {
     const record = toRecord(body);
     const checked = checkRecord(record, (p) => this.service.venueFor(p));
     if (!checked.input) return this.page(req, res, 400, { record, problems: checked.problems });
+    // register() answers once the card can be opened (its page reads the read model), or says it cannot yet.
     const [result] = await this.service.register([checked.input], req.web.user, 'web');
-    await this.log(req, [result.cardId], `registered ${result.status === 'created' ? 1 : 0} of 1 (form)`);
+    await this.log(req, [result.cardId], `registered ${result.status === 'created' ? 1 : 0} of 1 (form)${result.readable ? '' : ' (not yet readable)'}`);
+    if (!result.readable) return this.page(req, res, 202, { pending: result.cardId });
     if (result.status === 'exists') return this.page(req, res, 409, { record, exists: result.cardId });
-    // The card page reads the read model, which the workflow's first task writes: wait for it briefly.
-    const until = Date.now() + PROJECTION_WAIT_MS;
-    while (Date.now() < until && !(await this.cards.findView(VenueScope.of(req.web.user), result.cardId))) await sleep(100);
     res.redirect(303, `/cards/${encodeURIComponent(result.cardId)}`);
   }
 
@@ -237,7 +233,8 @@ export class RegistrationPagesController {
     const inputs = report.rows.map((r) => r.input as CardInput);
     const results: RegisterResult[] = [];
     try {
-      for (let i = 0; i < inputs.length; i += MAX_BATCH) results.push(...(await this.service.register(inputs.slice(i, i + MAX_BATCH), req.web.user, 'web')));
+      // Every batch started first, then one wait for the whole file (below).
+      for (let i = 0; i < inputs.length; i += MAX_BATCH) results.push(...(await this.service.register(inputs.slice(i, i + MAX_BATCH), req.web.user, 'web', { waitMs: 0 })));
     } finally {
       // Logged even when a later batch fails, so that the access log names every card registered.
       if (results.length) {
@@ -245,9 +242,13 @@ export class RegistrationPagesController {
         await this.log(req, results.map((r) => r.cardId), `csv upload: registered ${created} of ${inputs.length}${results.length < inputs.length ? ' (interrupted)' : ''}`);
       }
     }
-    const created = results.filter((r) => r.status === 'created').map((r) => r.cardId);
-    const existed = results.filter((r) => r.status === 'exists').map((r) => r.cardId);
-    res.render('register-result', {
+    // The result links to each card: it is shown once the cards can be opened, or says which cannot yet.
+    const readable = await this.service.waitReadable(results.filter((r) => !r.readable).map((r) => r.cardId));
+    for (const r of results) r.readable ||= readable.has(r.cardId);
+    const created = results.filter((r) => r.readable && r.status === 'created').map((r) => r.cardId);
+    const existed = results.filter((r) => r.readable && r.status === 'exists').map((r) => r.cardId);
+    const pending = results.filter((r) => !r.readable).map((r) => r.cardId);
+    res.status(pending.length ? 202 : 200).render('register-result', {
       title: 'カード登録の結果',
       nav: 'register',
       web: req.web,
@@ -257,6 +258,9 @@ export class RegistrationPagesController {
       created: created.slice(0, LISTED),
       moreCreated: Math.max(0, created.length - LISTED),
       existed,
+      pendingCount: pending.length,
+      pending: pending.slice(0, LISTED),
+      morePending: Math.max(0, pending.length - LISTED),
     });
   }
 }

@@ -34,6 +34,11 @@ const schema = z.object({
   THROTTLE_SIGNIN_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(30),
   THROTTLE_TOKEN_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(30),
   THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  /**
+   * How long a registration (API, form, CSV) waits for its cards to become readable before it
+   * answers 202 with the ids still pending (see ARCHITECTURE.md, data flow, registration).
+   */
+  REGISTRATION_WAIT_SECONDS: z.coerce.number().int().min(0).max(120).default(60),
   /** How long an action waits for its card's answer before 503 (the Update may still be applied; a retry with the same key gets its answer). */
   ACTION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(30_000),
 });
