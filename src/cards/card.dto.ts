@@ -6,16 +6,26 @@ import { birthDateSchema, expiryDateSchema, personText } from '../../workflows/t
 
 /** Every stored person-text field: bounded, no control, bidi or invisible-only text (workflows/text-rules.ts). */
 const text = personText;
+/*
+ * What the OpenAPI document says a field takes where zod cannot say it (the input side of a
+ * transform or coercion): the same rule written as a JSON Schema pattern, so that clients and the
+ * API fuzzer send values that reach the code behind the validation. The zod rule stays the one checked.
+ */
+const dateDoc = (years: string) => `^(${years})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$`;
+const KATAKANA_DOC = '^[ァ-ヺー・ 　]{1,200}$';
 /** Search filters: a date PostgreSQL can compare (never year 0000). */
-const filterDate = boundedIsoDate();
+const filterDate = boundedIsoDate().meta({ pattern: dateDoc('19[0-9]{2}|2[01][0-9]{2}') });
 const nfkc = (max: number) => z.string().transform((s) => s.normalize('NFKC').trim()).pipe(z.string().min(1).max(max));
 
 export const residentSchema = z
   .object({
     name: text(200),
     // Half-width kana are folded to full-width first (NFKC).
-    nameKana: nfkc(200).pipe(z.string().regex(/^[\p{Script=Katakana}ー・ \u3000]+$/u, 'must be katakana')).pipe(text(200)),
-    birthDate: birthDateSchema,
+    nameKana: nfkc(200)
+      .pipe(z.string().regex(/^[\p{Script=Katakana}ー・ \u3000]+$/u, 'must be katakana'))
+      .pipe(text(200))
+      .meta({ pattern: KATAKANA_DOC }),
+    birthDate: birthDateSchema.meta({ pattern: dateDoc('19[0-9]{2}|20[0-9]{2}') }),
     postalCode: z.string().regex(/^[0-9]{3}-?[0-9]{4}$/, 'must be a postal code like 135-0016'),
     address: text(400),
     alphabetName: text(200).optional(),
@@ -24,7 +34,7 @@ export const residentSchema = z
     nameCategory: z.enum(['legal', 'alphabet', 'common']).default('legal'),
     phone: z.string().regex(/^[0-9+\-() ]{6,20}$/, 'must be a phone number').optional(),
     nationality: text(60).optional(),
-    residencePeriodEnd: expiryDateSchema.optional(),
+    residencePeriodEnd: expiryDateSchema.meta({ pattern: dateDoc('20[0-9]{2}|2100') }).optional(),
   })
   .strict();
 
@@ -34,7 +44,7 @@ export const cardInputSchema = z
     route: z.enum(ROUTES),
     resident: residentSchema,
     /** The card's own expiry date; for a foreign resident the residence period end applies if earlier (R-3.7). */
-    cardExpiresOn: expiryDateSchema.optional(),
+    cardExpiresOn: expiryDateSchema.meta({ pattern: dateDoc('20[0-9]{2}|2100') }).optional(),
   })
   .strict();
 export type CardInput = z.infer<typeof cardInputSchema>;
@@ -122,7 +132,7 @@ export const searchQuerySchema = z
       .string()
       .regex(new RegExp(`^-?(${SORT_KEYS.join('|')})$`), `must be one of ${SORT_KEYS.join(', ')}, with - for descending`)
       .default('cardId'),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
+    limit: z.coerce.number().int().min(1).max(500).default(50).meta({ type: 'integer', minimum: 1, maximum: 500 }),
     cursor: z.string().max(500).optional(),
   })
   .strict();
