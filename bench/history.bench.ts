@@ -9,8 +9,8 @@
  *   - discarded: notice, re-notice approved and mailed, the discard period stretched by the monthly
  *     policy changes, bookings made and cancelled, a hold, then a policy change that brings the
  *     discard proposal back within reach, approved;
- *   - worst case: ten bookings made and cancelled every month for 24 months (480 pairs), then issued;
- *   - beyond it: twenty a month (960 pairs), enough to pass the point where the card continues as new.
+ *   - worst case: ten bookings made and cancelled every month for 24 months (240 pairs), then issued;
+ *   - beyond it: twenty a month (480 pairs), enough to pass the point where the card continues as new.
  * Then, per card: events and history bytes (the protobuf encoding of fetchHistory, as the server
  * stores and counts it) of every run, the number of runs (continue-as-new), and the largest run as
  * a share of Temporal's per-run limits (51,200 events, 50 MB; warnings at 10,240 events and 10 MB).
@@ -282,9 +282,9 @@ async function main(): Promise<void> {
   const stories: [string, Life, (l: Life) => Promise<void>][] = [
     ['issued (2 years)', new Life(s, `HIST-ISSUED-${suffix}`, tokens), issuedCard],
     ['discarded (2 years)', new Life(s, `HIST-DISCARD-${suffix}`, tokens), discardedCard],
-    ['worst case (480 bookings)', new Life(s, `HIST-WORST-${suffix}`, tokens), (l) => busyCard(l, 10)],
+    ['worst case (240 bookings)', new Life(s, `HIST-WORST-${suffix}`, tokens), (l) => busyCard(l, 10)],
     // Twice the worst case, to see where Temporal suggests continuing as new and the card does.
-    ['beyond it (960 bookings)', new Life(s, `HIST-EXTREME-${suffix}`, tokens), (l) => busyCard(l, 20)],
+    ['beyond it (480 bookings)', new Life(s, `HIST-EXTREME-${suffix}`, tokens), (l) => busyCard(l, 20)],
   ];
   say(`two years at ${DAY} ms a day (${((MONTHS * MONTH) / 1000).toFixed(1)} s), four cards at once`);
   const t0 = performance.now();
