@@ -190,7 +190,13 @@ describe('card workflow with short timers', () => {
     const cardId = await register();
     const handle = sys.client.workflow.getHandle(cardWorkflowId(cardId));
     await eventually(async () => (await row(cardId)) !== undefined);
-    const before = (await handle.fetchHistory()).events!.length;
+    // The projection commits inside the first workflow task, before the task's completion reaches
+    // the history: wait until the task completed and no other task is pending, so the count is final.
+    const before = await eventually(async () => {
+      const events = (await handle.fetchHistory()).events!;
+      const completed = events.findLastIndex((e) => e.workflowTaskCompletedEventAttributes);
+      return completed >= 0 && !events.slice(completed + 1).some((e) => e.workflowTaskScheduledEventAttributes) ? events.length : undefined;
+    });
     const res = await act(cardId, venue, 'issue');
     expect(res.status).toBe(409);
     expect(res.json.error.message).toMatch(/not allowed in state received/);
