@@ -22,6 +22,7 @@ export default {
   globalSetup: '<rootDir>/test/global-setup.mjs',
   globalTeardown: '<rootDir>/test/global-teardown.mjs',
   maxWorkers: 2,
-  testTimeout: 60_000,
+  // Page tests wait for real Chromium on two shared cores (see test/support/browser.ts).
+  testTimeout: 180_000,
   slowTestThreshold: 20,
 };

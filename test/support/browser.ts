@@ -6,13 +6,29 @@ import { WebAuthService } from '../../src/auth/web-auth.service.js';
 
 export const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
 
-export function launchBrowser(): Promise<Browser> {
+/**
+ * How long a page step may wait. The whole suite shares two cores with the API fuzzer, PostgreSQL,
+ * Temporal and other files' servers, so a step that takes 1 s alone can take tens of seconds
+ * under load: Playwright's 30 s default made a sign-in fail now and then.
+ */
+const PAGE_STEP_TIMEOUT_MS = 90_000;
+
+export async function launchBrowser(): Promise<Browser> {
   const executablePath = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
   if (!executablePath) throw new Error('no Chromium: install Debian\'s chromium (.ci/run does) or set CHROMIUM_PATH');
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
   });
+  // Every context of every test file gets the same step timeout.
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args: Parameters<Browser['newContext']>) => {
+    const context = await newContext(...args);
+    context.setDefaultTimeout(PAGE_STEP_TIMEOUT_MS);
+    context.setDefaultNavigationTimeout(PAGE_STEP_TIMEOUT_MS);
+    return context;
+  };
+  return browser;
 }
 
 /** Each TOTP time step is accepted once per user: a later sign-in with the same secret uses the next step (or waits for it). */
