@@ -26,7 +26,7 @@ import proto from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createApp } from '../src/app.factory.js';
 import { AuthService } from '../src/auth/auth.service.js';
-import { loadWardConfig } from '../src/config/ward-config.js';
+import { loadWardConfig, scaledPolicy } from '../src/config/ward-config.js';
 import { migrate, openOrm } from '../src/database/database.js';
 import { freePort, startEmbeddedPostgres, startTemporalDevServer } from '../src/dev/local-stack.js';
 import { cardRuns } from '../src/worker/capture-history.js';
@@ -47,15 +47,7 @@ const WARN_BYTES = 10 * 1024 * 1024;
 const T0 = performance.now();
 const say = (m: string) => process.stderr.write(`[bench:history ${((performance.now() - T0) / 1000).toFixed(1).padStart(5)} s] ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const scaled = (ms: number) => Math.max(1, Math.round((ms / 86_400_000) * DAY));
-const production = loadWardConfig(undefined, '').policy;
-const POLICY: CardPolicy = {
-  noticeSlaMs: scaled(production.noticeSlaMs),
-  renoticeAfterMs: scaled(production.renoticeAfterMs),
-  discardAfterRenoticeMs: scaled(production.discardAfterRenoticeMs),
-  noShowGraceMs: scaled(production.noShowGraceMs),
-  closeAfterMs: scaled(production.closeAfterMs),
-};
+const POLICY: CardPolicy = scaledPolicy(loadWardConfig(undefined, '').policy, DAY);
 
 const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
 

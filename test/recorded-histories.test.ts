@@ -21,7 +21,7 @@ import { basename, join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { fileURLToPath } from 'node:url';
 import { captureCardHistory } from '../src/worker/capture-history.js';
-import { loadWardConfig } from '../src/config/ward-config.js';
+import { loadWardConfig, scaledPolicy } from '../src/config/ward-config.js';
 import { ACTIONS } from '../workflows/card-state-machine.js';
 import { cardWorkflowId, policyChangedSignal } from '../workflows/card-messages.js';
 import type { CardPolicy } from '../workflows/card-timers.js';
@@ -29,15 +29,8 @@ import { TestSystem, aCard, eventually } from './support/test-system.js';
 
 /** One day of the production policy, in this test's milliseconds. */
 const DAY = 20;
-const scaled = (ms: number) => Math.max(1, Math.round((ms / 86_400_000) * DAY));
 const production = loadWardConfig(undefined, '').policy;
-const POLICY: CardPolicy = {
-  noticeSlaMs: scaled(production.noticeSlaMs),
-  renoticeAfterMs: scaled(production.renoticeAfterMs),
-  discardAfterRenoticeMs: scaled(production.discardAfterRenoticeMs),
-  noShowGraceMs: scaled(production.noShowGraceMs),
-  closeAfterMs: scaled(production.closeAfterMs),
-};
+const POLICY: CardPolicy = scaledPolicy(production, DAY);
 
 describe('card stories on the production policy (scaled), recorded for replay', () => {
   let sys: TestSystem;

@@ -28,9 +28,7 @@ import type { CardInput, SearchQuery } from './card.dto.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { type CardEventView, type CardView, CardsRepository } from './cards.repository.js';
 import { ReplayService } from './replay.service.js';
-import { VenueScope, assertVenueFilter, ownVenueOnly } from './venue-scope.js';
-
-export { ownVenueOnly };
+import { VenueScope, assertVenueFilter } from './venue-scope.js';
 
 export interface RegisterResult {
   cardId: string;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoDateBetween } from '../../workflows/text-rules.js';
 import { CommonException, type FieldError } from './errors.js';
 
 /** Parses `input` with `schema`, or throws a 400 that names every bad field. */
@@ -20,8 +21,7 @@ export function zodFieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
  * An ISO date that PostgreSQL can store and compare: `z.iso.date()` alone lets through year 0000,
  * which PostgreSQL refuses (there is no year 0), so every date at the edge is bounded.
  */
-export const boundedIsoDate = (min = '1900-01-01', max = '2199-12-31') =>
-  z.iso.date().refine((d) => d >= min && d <= max, `must be a date from ${min} to ${max}`);
+export const boundedIsoDate = (min = '1900-01-01', max = '2199-12-31') => isoDateBetween(min, max);
 
 const BIGINT_MAX = 9223372036854775807n;
 /** A positive id of a PostgreSQL bigint column, as text (a `before=` page link). */

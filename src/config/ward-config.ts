@@ -88,3 +88,18 @@ export function loadWardConfig(dir = process.env.WARD_CONFIG_DIR ?? 'config/koto
     venueForPostalCode: (postalCode) => byPostal.get(postalCode.replace(/[-ー−‐]/g, '')),
   };
 }
+
+/**
+ * The ward's policy with every period scaled so that one day lasts `msPerDay` milliseconds: two years
+ * of a card in seconds, for the recorded replay histories and `bench:history`.
+ */
+export function scaledPolicy(policy: CardPolicy, msPerDay: number): CardPolicy {
+  const scale = (ms: number) => Math.max(1, Math.round((ms / 86_400_000) * msPerDay));
+  return {
+    noticeSlaMs: scale(policy.noticeSlaMs),
+    renoticeAfterMs: scale(policy.renoticeAfterMs),
+    discardAfterRenoticeMs: scale(policy.discardAfterRenoticeMs),
+    noShowGraceMs: scale(policy.noShowGraceMs),
+    closeAfterMs: scale(policy.closeAfterMs),
+  };
+}
