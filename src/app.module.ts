@@ -18,6 +18,7 @@ import { HealthModule } from './health/health.module.js';
 import { QaModule } from './qa/qa.module.js';
 import { ReportsModule } from './reports/reports.module.js';
 import { WorklistsModule } from './worklists/worklists.module.js';
+import { TasksModule } from './tasks/tasks.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
 @Module({
@@ -52,6 +53,7 @@ import { TemporalModule } from './temporal/temporal.module.js';
     QaModule,
     AdminModule,
     HealthModule,
+    TasksModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ErrorsFilter }],
 })
