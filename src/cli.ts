@@ -13,6 +13,10 @@ import { WebAuthService } from './auth/web-auth.service.js';
 import { loadAppConfig } from './config/app-config.js';
 import { UsersRepository } from './auth/users.repository.js';
 import { loadWardConfig } from './config/ward-config.js';
+import { SlotsRepository } from './calendar/slots.repository.js';
+import { SlotsService } from './calendar/slots.service.js';
+import { generationRangeSchema } from './calendar/slots.controller.js';
+import { WardCalendar } from './calendar/ward-calendar.js';
 import { createMigration, migrate, openOrm } from './database/database.js';
 import { replayHistory } from './worker/replay.js';
 import { captureCardHistory } from './worker/capture-history.js';
@@ -35,6 +39,8 @@ const USAGE = `usage: npm run cli -- <command>
   patch status PATCH_ID [--since ISO_TIME]       running cards that predate a workflow patch (exit 1 while any do):
                                                 deprecatePatch(PATCH_ID) only when none do; --since = when it was deployed
   policy apply                                  sends the ward's current policy to every open card
+  slots generate [--from DATE] [--to DATE]      generates the venues' slots from the ward calendar (default: the horizon
+                                                from today); idempotent, as the API does at start and every hour
   db migrate                                    applies pending migrations (as MIGRATION_DATABASE_URL, the owner)
   db migration:create [NAME]                    writes a migration for entity changes`;
 
@@ -108,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
       dir: { type: 'string' },
       since: { type: 'string' },
       password: { type: 'string' },
+      from: { type: 'string' }, to: { type: 'string' },
     },
   });
   const [group, command, arg] = positionals;
@@ -199,6 +206,21 @@ async function main(argv: string[]): Promise<number> {
         await orm.close();
       }
       console.log(`sent the current policy to ${sent} open cards`);
+      return 0;
+    }
+    case 'slots generate': {
+      const ward = loadWardConfig();
+      const orm = await openOrm(databaseUrl());
+      try {
+        const slots = new SlotsService(new WardCalendar(ward.calendar, ward.venues.map((v) => v.id)), new SlotsRepository(orm.em));
+        const horizon = slots.horizon();
+        const range = generationRangeSchema.safeParse({ from: values.from ?? horizon.from, to: values.to ?? horizon.to });
+        if (!range.success) throw new Error('--from/--to: ISO dates (YYYY-MM-DD), from before to, at most 400 days');
+        const r = await slots.generate(range.data);
+        console.log(`slots ${r.from}..${r.to}: ${r.inserted} new, ${r.opened} opened, ${r.closed} closed`);
+      } finally {
+        await orm.close();
+      }
       return 0;
     }
     case 'db migrate': {

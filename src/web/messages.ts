@@ -96,6 +96,9 @@ const BY_CODE: Record<string, string> = {
   WORKFLOW_UNAVAILABLE: 'カードの処理が一時的に行えません。しばらく待ってからもう一度送ってください。',
   BAD_CURSOR: 'ページ送りの指定が正しくありません。最初のページから開き直してください。',
   TOO_MANY_CARDS: '一度に扱えるカードの数を超えています。分けて送ってください。',
+  // Calendar and slots (src/calendar/).
+  UNKNOWN_VENUE: 'その会場はありません。会場を選び直してください。',
+  UNKNOWN_SLOT: 'その予約枠はありません。ページを開き直してください。',
   INTERNAL_ERROR: 'システムで問題が起きました。記録されています。時間をおいてもう一度行い、続く場合は問い合わせ番号を添えて連絡してください。',
 };
 
