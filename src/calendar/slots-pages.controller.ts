@@ -149,7 +149,8 @@ export class SlotsPagesController {
     if (!parsed.success) return this.refuse(req, res, body, 'open', parsed.error);
     const { venue, date, from, to } = parsed.data;
     const calendar = (await this.slots.day(venue, date)).calendar;
-    const hours = from && to ? { from, to } : null;
+    // The calendar's own hours are no change of the office's: the day goes back to the calendar.
+    const hours = from && to && !(calendar.open && calendar.from === from && calendar.to === to) ? { from, to } : null;
     if (!calendar.open && !hours) {
       return this.render(req, res, 400, venue, date, { errors: [{ form: 'open', field: 'from', message: 'この日は暦では休業日です。開庁する時間（開始と終了）を入力してください。' }], submitted: body });
     }
