@@ -8,7 +8,9 @@
  * generates at start (so other files' servers leave them alone) and inside the 400 days the page
  * may change. Bookings are written as the booking claim writes them (a `booking` row and `booked`).
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { addDays, tokyoDate, weekday } from '../src/calendar/business-days.js';
 import type { CalendarConfig } from '../src/calendar/calendar-config.js';
@@ -163,6 +165,16 @@ describe('slots', () => {
     expect((await slots.attention('kuyakusho')).toMove.filter((b) => cards.includes(b.cardId))).toEqual([{ cardId: cards[0], venueId: 'kuyakusho', startsAt: `${day(4)}T09:30:00+09:00` }]);
     // And the calendar's hours again open them.
     expect(await slots.generate(week)).toMatchObject({ inserted: 0, opened: 17, closed: 0 });
+  });
+
+  it('npm run cli -- slots generate generates a range once', async () => {
+    const next = day(7); // the Monday after the week: 8:30–17:00 unless a holiday
+    const cli = () => promisify(execFile)(process.execPath, ['dist/src/cli.js', 'slots', 'generate', '--from', next, '--to', next], { env: { ...process.env, DATABASE_URL: process.env.DATABASE_URL } });
+    await sys.sql(`delete from slot where starts_at >= ? and starts_at < ?`, [new Date(`${next}T00:00:00+09:00`), new Date(`${addDays(next, 1)}T00:00:00+09:00`)]);
+    const expected = VENUES.reduce((n, v) => n + (specialCalendar.venueOpening(v, next).open ? 17 : 0), 0);
+    expect((await cli()).stdout.trim()).toBe(`slots ${next}..${next}: ${expected} new, 0 opened, 0 closed`);
+    expect((await cli()).stdout.trim()).toBe(`slots ${next}..${next}: 0 new, 0 opened, 0 closed`);
+    await expect(promisify(execFile)(process.execPath, ['dist/src/cli.js', 'slots', 'generate', '--from', next, '--to', '2099-01-01'], { env: process.env })).rejects.toThrow(/at most 400 days/);
   });
 
   it('GET /api/venues/{venueId}/slots answers a bounded range and refuses the rest', async () => {
