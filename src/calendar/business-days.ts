@@ -3,8 +3,9 @@
  * (`@holiday-jp/holiday_jp`) nor in the year-end closure (12/29–1/3). Dates are ISO `YYYY-MM-DD`
  * strings of the Asia/Tokyo calendar. R-4.3 counts the earliest bookable day in these days.
  *
- * The ward calendar (venue openings, the call center's hours, dated entries) builds on this module
- * in `src/calendar/`; this file keeps the two functions other domains import.
+ * The ward calendar (`WardCalendar` in `ward-calendar.ts`: venue openings, the call center's hours,
+ * the business days the ward configures in `officeDays`) builds on this module; this file keeps the
+ * functions other domains import, with the rules of Koto's `officeDays` (a test shows they agree).
  */
 import holidayJp from '@holiday-jp/holiday_jp';
 
