@@ -20,6 +20,7 @@ import { VenueScope, assertVenueFilter } from './venue-scope.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { CardsService } from './cards.service.js';
 import { MAX_SAVED_SEARCHES, SavedSearchesRepository } from './saved-searches.repository.js';
+import { CardStorageRepository, storagePlaceSchema } from '../venues/card-storage.repository.js';
 
 type WebRequest = Request & { web: WebSessionContext };
 
@@ -65,7 +66,7 @@ function searchOnly(raw: string): string {
 }
 
 /** The action form's fields: an error on another one is shown above the forms. */
-const ACTION_FIELDS = ['reason', 'startsAt', 'endsAt', 'kind', 'confirm', 'venueId'];
+const ACTION_FIELDS = ['reason', 'startsAt', 'endsAt', 'kind', 'confirm', 'venueId', 'storagePlace'];
 
 const LOCAL_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/;
 
@@ -93,6 +94,7 @@ export class CardPagesController {
     private readonly savedSearches: SavedSearchesRepository,
     @Inject(WARD_CONFIG) private readonly ward: WardConfig,
     forms: FormErrorRenderers,
+    private readonly storage: CardStorageRepository,
   ) {
     // A refused action draws the card page again (404 and 403 stay error pages that link back).
     forms.register(/^\/cards\/([A-Za-z0-9][A-Za-z0-9-]{0,31})\/actions\/([a-z_]{1,40})$/, async ({ req, res, params: [id, action], status, errors, input }) => {
@@ -215,7 +217,10 @@ export class CardPagesController {
     const split = failed ? errorsByField(failed.errors, failedOffered ? ACTION_FIELDS : []) : undefined;
     const booking = detail.booking;
     const fieldErrors: { message: string; href: string }[] = [];
+    // The card's storage place at its venue (R-5.3), set at receipt and changeable from the venue's pages.
+    const stored = await this.storage.get(id);
     res.status(status).render('card', {
+      storagePlace: stored && stored.venueId === detail.card.venueId ? stored.place : undefined,
       title: `カード ${id}`,
       nav: 'cards',
       web: req.web,
@@ -242,9 +247,10 @@ export class CardPagesController {
           reason: reasonField(a.action),
           needsSlot: a.action === 'reserve',
           needsKind: a.action === 'reject_proposal',
+          needsStoragePlace: a.action === 'receive_at_venue',
           danger: isDangerAction(a.action),
           errors: mine ? split!.fields : {},
-          values: { reason: text(input.reason), startsAt: text(input.startsAt), endsAt: text(input.endsAt), kind: text(input.kind) },
+          values: { reason: text(input.reason), startsAt: text(input.startsAt), endsAt: text(input.endsAt), kind: text(input.kind), storagePlace: text(input.storagePlace).slice(0, 50) },
         };
       }),
       openKinds: detail.proposals.map((p) => ({ value: p.kind, label: PROPOSAL_LABELS[p.kind] })),
@@ -270,13 +276,17 @@ export class CardPagesController {
     if (def.reasonRequired && !reason) problems.push({ field: 'reason', message: '理由を入力してください（この操作には理由の記録が必要です）。' });
     if (name.data === 'reserve') problems.push(...slotProblems(body.startsAt, body.endsAt));
     if (def.irreversible && body.confirm !== 'yes') problems.push({ field: 'confirm', message: '取り消せない操作です。内容を確かめて、確認のチェックを入れてください。' });
+    // The receipt form's storage place (optional; kept in PostgreSQL, not in the card's workflow).
+    const place = name.data === 'receive_at_venue' && typeof body.storagePlace === 'string' && body.storagePlace.trim() ? storagePlaceSchema.safeParse(body.storagePlace) : undefined;
+    if (place && !place.success) problems.push({ field: 'storagePlace', message: place.error.issues[0].message });
     if (problems.length) throw CommonException.validation(problems);
     const data: Record<string, unknown> = {};
     if (name.data === 'reserve') Object.assign(data, { startsAt: tokyoLocal(body.startsAt), endsAt: tokyoLocal(body.endsAt), ...(body.venueId ? { venueId: body.venueId } : {}) });
     if (name.data === 'reject_proposal') data.kind = body.kind;
     if (name.data === 'ship_to_venue' && body.venueId) data.venueId = body.venueId;
     const key = parseOrThrow(z.string().uuid(), body.key, 'key');
-    await this.service.act(id, name.data, { reason, data: Object.keys(data).length ? data : undefined }, req.web.user, key, 'web');
+    const result = await this.service.act(id, name.data, { reason, data: Object.keys(data).length ? data : undefined }, req.web.user, key, 'web');
+    if (place?.success && result.card.venueId) await this.storage.set(id, result.card.venueId, place.data, req.web.user.username);
     await this.accessLog.record({ user: req.web.user, kind: 'change', cardIds: [id], detail: name.data, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
     res.redirect(303, `/cards/${id}?done=${name.data}`);
   }
