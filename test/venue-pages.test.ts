@@ -22,6 +22,7 @@ describe('venue pages in Chromium', () => {
   const c = aCard({}, { name: '会場 三郎', nameKana: 'カイジョウ サブロウ' });
   const d = aCard({}, { name: '会場 四郎', nameKana: 'カイジョウ シロウ' });
   const f = aCard({}, { name: '会場 五郎', nameKana: 'カイジョウ ゴロウ' });
+  const g = aCard({}, { name: '会場 六郎', nameKana: 'カイジョウ ロクロウ' });
   const other = aCard({}, { name: '豊洲 花子', nameKana: 'トヨス ハナコ', postalCode: '135-0061' }); // 豊洲 venue
 
   const act = async (token: string, cardId: string, action: string, body: unknown = {}) => {
@@ -30,13 +31,16 @@ describe('venue pages in Chromium', () => {
     return res;
   };
 
-  /** A booking today at the card's venue: a slot that started within the last hour and ends within the next. */
-  const bookToday = async (token: string, cardId: string) => {
+  /** Today's slot at a venue (normally the calendar's generator makes them): started within the last hour, open for two more. */
+  const todaySlot = async (venueId: string) => {
     const now = Date.now();
     const dayStart = Date.parse(`${tokyoDate()}T00:00:00+09:00`);
-    const startsAt = new Date(Math.max(dayStart, now - 3_600_000)).toISOString();
-    const endsAt = new Date(now + 3_600_000).toISOString();
-    await act(token, cardId, 'reserve', { data: { startsAt, endsAt } });
+    const start = Math.max(dayStart, now - 3_600_000);
+    return sys.slot(venueId, new Date(start), now + 2 * 3_600_000 - start, 50);
+  };
+  /** The call center books today at the card's venue (short notice: the card is there; the venue gets a "prepare" task). */
+  const bookToday = async (token: string, cardId: string, venueId = 'kuyakusho') => {
+    await act(token, cardId, 'reserve', { data: await todaySlot(venueId) });
   };
 
   beforeAll(async () => {
@@ -46,20 +50,20 @@ describe('venue pages in Chromium', () => {
     const callcenter = await sys.token('callcenter');
     venueToken = await sys.token('venue');
     const toyosuVenue = await sys.token('venue', `venue-toyosu-${Date.now().toString(36)}`, 'toyosu');
-    const all = [a, b, c, d, f, other];
+    const all = [a, b, c, d, f, g, other];
     expect((await sys.http('POST', '/api/cards', { token: office, body: { cards: all } })).status).toBe(200);
     for (const card of all) {
       await act(office, card.cardId, 'inspect');
       await act(office, card.cardId, 'ship_to_venue');
     }
-    for (const card of [a, b, c, d]) {
+    for (const card of [a, b, c, d, g]) {
       await act(venueToken, card.cardId, 'receive_at_venue');
       await act(office, card.cardId, 'mail_notice');
     }
     await act(toyosuVenue, other.cardId, 'receive_at_venue');
     await act(office, other.cardId, 'mail_notice');
     for (const card of [a, b]) await bookToday(callcenter, card.cardId);
-    await bookToday(callcenter, other.cardId);
+    await bookToday(callcenter, other.cardId, 'toyosu');
   }, 180_000);
   afterAll(async () => {
     await browser?.close();
@@ -67,13 +71,25 @@ describe('venue pages in Chromium', () => {
   }, 120_000);
 
   const newPage = async (opts: { javaScriptEnabled?: boolean; viewport?: { width: number; height: number } } = {}) => (await browser.newContext({ locale: 'ja-JP', ...opts })).newPage();
+  /**
+   * One signed-in venue user of 江東区役所 for the tests that need no other session: sign-in hashes
+   * the password (argon2id), which takes long on two shared cores.
+   */
+  let venue: { user: { username: string; password: string }; page: Page } | undefined;
+  const venuePage = async () => {
+    if (!venue) {
+      const user = await sys.webUser('venue', { venueId: 'kuyakusho' });
+      const page = await newPage();
+      await signIn(page, sys.baseUrl, user);
+      venue = { user, page };
+    }
+    return venue;
+  };
   const row = (page: Page, cardId: string) => page.locator(`tr#c-${cardId}`);
   const state = async (cardId: string) => (await sys.sql<{ state: string }>(`select state from card where card_id = ?`, [cardId]))[0].state;
 
   it('a venue user sees today\'s bookings of its own venue only, checks residents in, sees the waiting estimate change, issues one card and marks another documents-missing', async () => {
-    const venueUser = await sys.webUser('venue', { venueId: 'kuyakusho' });
-    const page = await newPage();
-    await signIn(page, sys.baseUrl, venueUser);
+    const { user: venueUser, page } = await venuePage();
     await page.getByRole('link', { name: '会場の受付' }).click();
     await page.waitForURL(/\/venues\/kuyakusho$/);
     await page.getByRole('heading', { name: /本日の予約 江東区役所/ }).waitFor();
@@ -132,8 +148,7 @@ describe('venue pages in Chromium', () => {
   });
 
   it('refuses an issue without the confirmation on the server, beside the box on the counter page', async () => {
-    const page = await newPage();
-    await signIn(page, sys.baseUrl, await sys.webUser('venue', { venueId: 'kuyakusho' }));
+    const { page } = await venuePage();
     await page.goto(`${sys.baseUrl}/venues/kuyakusho/counter/${c.cardId}`);
     // The browser's own `required` check is bypassed, as a crafted form would.
     await page.locator('#confirm').evaluate((el) => el.removeAttribute('required'));
@@ -143,9 +158,32 @@ describe('venue pages in Chromium', () => {
     expect(await accessibilityViolations(page)).toEqual([]);
   });
 
+  it('books a walk-in into today\'s free capacity and checks them in', async () => {
+    const { user: venueUser, page } = await venuePage();
+    await page.goto(`${sys.baseUrl}/venues/kuyakusho`);
+    await page.getByRole('link', { name: '当日予約（予約なしの方）' }).click();
+    await page.getByLabel('カード番号または予約番号').fill(g.cardId);
+    await page.getByRole('button', { name: '探す' }).click();
+    await page.getByRole('heading', { name: /会場 六郎/ }).waitFor();
+    expect(await page.getByRole('radio').count()).toBeGreaterThan(0);
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await screenshot(page, 'venue-walk-in');
+    await page.getByRole('button', { name: 'この枠に予約して受付' }).click();
+    await page.getByText('当日の空き枠に予約し、受付しました。').waitFor();
+    expect(await row(page, g.cardId).textContent()).toContain('受付済み');
+    expect(await state(g.cardId)).toBe('reserved');
+    const [booking] = await sys.sql<{ venue_id: string; starts_at: Date }>(`select venue_id, starts_at from booking where card_id = ? and status = 'booked'`, [g.cardId]);
+    expect(booking.venue_id).toBe('kuyakusho');
+    expect(tokyoDate(new Date(booking.starts_at))).toBe(tokyoDate());
+    const [reserve] = await sys.sql<{ channel: string; actor_user: string }>(`select channel, actor_user from card_event where card_id = ? and type = 'reserve'`, [g.cardId]);
+    expect(reserve).toEqual({ channel: 'counter', actor_user: venueUser.username });
+    // A card of another venue is not found here.
+    await page.goto(`${sys.baseUrl}/venues/kuyakusho/walk-in?q=${other.cardId}`);
+    await page.getByText(/見つかりません/).waitFor();
+  });
+
   it('a venue user cannot see another venue\'s day list, counter page or stock', async () => {
-    const page = await newPage();
-    await signIn(page, sys.baseUrl, await sys.webUser('venue', { venueId: 'kuyakusho' }));
+    const { page } = await venuePage();
     for (const path of ['/venues/toyosu', '/venues/toyosu/fetch', '/venues/toyosu/stock', `/venues/toyosu/counter/${other.cardId}`, '/tasks?venue=toyosu']) {
       const res = await page.goto(sys.baseUrl + path);
       expect([path, res!.status()]).toEqual([path, 403]);
@@ -161,12 +199,11 @@ describe('venue pages in Chromium', () => {
     await signIn(officePage, sys.baseUrl, await sys.webUser('office'));
     await officePage.goto(`${sys.baseUrl}/venues`);
     await officePage.getByRole('link', { name: /豊洲シビックセンター/ }).click();
-    await officePage.getByRole('cell', { name: /豊洲 花子/ }).waitFor();
+    await officePage.getByRole('cell', { name: '豊洲 花子 トヨス ハナコ' }).waitFor();
   });
 
   it('sets a storage place at receipt and shows it in the fetch list and the stock; changes it from the venue\'s pages', async () => {
-    const page = await newPage();
-    await signIn(page, sys.baseUrl, await sys.webUser('venue', { venueId: 'kuyakusho' }));
+    const { page } = await venuePage();
     await page.goto(`${sys.baseUrl}/cards/${f.cardId}`);
     const receive = page.getByRole('form', { name: '会場で受理' });
     // Bounded: longer than 50 characters is refused beside the field, and nothing is recorded.
@@ -204,8 +241,8 @@ describe('venue pages in Chromium', () => {
     expect(await page.locator('#fetch-list tr', { hasText: f.cardId }).textContent()).toContain('棚B-2');
   });
 
-  it('queues a ward-approved unbooked resident between the booked ones: listed as 予約外（区承認）, first on the fetch list, outside the waiting estimate', async () => {
-    const page = await newPage({ viewport: { width: 390, height: 844 } });
+  it('queues a ward-approved unbooked resident between the booked ones, without JavaScript: listed as 予約外（区承認）, first on the fetch list, outside the waiting estimate', async () => {
+    const page = await newPage({ javaScriptEnabled: false });
     await signIn(page, sys.baseUrl, await sys.webUser('venue', { venueId: 'kuyakusho' }));
     await page.goto(`${sys.baseUrl}/venues/kuyakusho`);
     const before = await page.locator('#wait-next').textContent();
@@ -216,8 +253,6 @@ describe('venue pages in Chromium', () => {
     await page.getByText(/予約外（区承認）の方を受付しました/).waitFor();
     expect(await row(page, d.cardId).textContent()).toMatch(/予約外（区承認）.*区民課 田中: 転出のため本日交付/);
     expect(await page.locator('#wait-next').textContent()).toBe(before);
-    expect(await page.evaluate<number>('document.scrollingElement.scrollWidth')).toBeLessThanOrEqual(390);
-    await screenshot(page, 'venue-day-phone');
     // The same card twice is refused on the form, with the input kept.
     await page.getByLabel('カード番号').fill(d.cardId);
     await page.getByLabel('承認した区職員').fill('区民課 田中');
@@ -228,19 +263,34 @@ describe('venue pages in Chromium', () => {
     await page.getByLabel('カード番号').fill(other.cardId);
     await page.getByRole('button', { name: '予約外（区承認）として受付' }).click();
     await page.getByText(/この会場で保管していません/).waitFor();
-    expect(await accessibilityViolations(page)).toEqual([]);
 
     await page.goto(`${sys.baseUrl}/venues/kuyakusho/fetch`);
     const first = page.locator('#fetch-list tbody tr').first();
     expect(await first.textContent()).toContain(d.cardId);
     expect(await first.textContent()).toContain('予約外（区承認）');
-    expect(await page.evaluate<number>('document.scrollingElement.scrollWidth')).toBeLessThanOrEqual(390);
+  });
+
+  it('reflows the day list, the fetch list, the stock and the counter page on a 390 px screen without sideways scrolling', async () => {
+    const { page } = await venuePage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    const widths: Record<string, number> = {};
+    for (const [name, path] of [
+      ['day', '/venues/kuyakusho'],
+      ['fetch', '/venues/kuyakusho/fetch'],
+      ['stock', '/venues/kuyakusho/stock?place=' + encodeURIComponent('棚B-2')],
+      ['counter', `/venues/kuyakusho/counter/${c.cardId}`],
+      ['tasks', '/tasks'],
+    ]) {
+      await page.goto(sys.baseUrl + path);
+      widths[name] = await page.evaluate<number>('document.scrollingElement.scrollWidth');
+      await screenshot(page, `phone-venue-${name}`);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    for (const [name, w] of Object.entries(widths)) expect([name, w <= 390]).toEqual([name, true]);
   });
 
   it('raises a mismatch as a task on the office\'s list, which the office completes', async () => {
-    const page = await newPage({ javaScriptEnabled: false });
-    const venueUser = await sys.webUser('venue', { venueId: 'kuyakusho' });
-    await signIn(page, sys.baseUrl, venueUser);
+    const { user: venueUser, page } = await venuePage();
     await page.goto(`${sys.baseUrl}/venues/kuyakusho/mismatch`);
     // Neither a card nor a booking number: refused beside the field.
     await page.getByLabel('カードが会場にない').check();
@@ -260,6 +310,10 @@ describe('venue pages in Chromium', () => {
     const refused = await page.request.post(`${sys.baseUrl}/tasks/${task.id}/done`, { form: { _csrf: await page.locator('input[name=_csrf]').first().inputValue() }, maxRedirects: 0 });
     expect(refused.status()).toBe(404);
     expect((await sys.sql<{ status: string }>(`select status from task where id = ?`, [task.id]))[0].status).toBe('open');
+
+    // The venue's own list holds the "prepare" tasks of the call center's short-notice bookings.
+    expect(await page.locator('#tasks').textContent()).toContain(a.cardId);
+    expect(await page.locator('#tasks').textContent()).toContain('カードの準備（直前の予約）');
 
     for (const role of ['callcenter', 'office'] as const) {
       const p = await newPage();

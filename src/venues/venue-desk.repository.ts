@@ -184,6 +184,18 @@ export class VenueDeskRepository {
     await this.run(`update venue_visit set served_at = now() where service_date = ?::date and card_id = ? and venue_id = ? and served_at is null`, [date, cardId, venueId]);
   }
 
+  /** A card found by its id or booking number, within the reader's scope, with the resident's name (the caller logs the read). */
+  async findCard(scope: VenueScope, venueId: string, q: string): Promise<{ cardId: string; state: CardStateName; venueId: string | null; bookingNumber: string | null; name: string; nameKana: string } | undefined> {
+    this.assertVenue(scope, venueId);
+    const v = scope.sql('c.venue_id');
+    const [r] = await this.run(
+      `select c.card_id, c.state, c.venue_id, c.booking_number, r.name, r.name_kana from card c join card_resident r on r.card_id = c.card_id
+        where (c.card_id = ? or c.booking_number = ?) and ${v.sql} order by (c.card_id = ?) desc limit 1`,
+      [q, q, ...v.params, q],
+    );
+    return r ? { cardId: r.card_id, state: r.state, venueId: r.venue_id, bookingNumber: r.booking_number, name: r.name, nameKana: r.name_kana } : undefined;
+  }
+
   /** Whether the card is kept at the venue (in scope): for setting its storage place. */
   async cardAtVenue(scope: VenueScope, venueId: string, cardId: string): Promise<boolean> {
     this.assertVenue(scope, venueId);
