@@ -59,7 +59,6 @@ const TARGET_MONTH_P95_MS = 100;
 const T0 = performance.now();
 const LOAD_AT_START = loadavg().map((x) => x.toFixed(1)).join(' ');
 const say = (m: string) => process.stderr.write(`[bench:booking ${((performance.now() - T0) / 1000).toFixed(1).padStart(6)} s] ${m}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Nearest-rank percentile of an ascending array. */
 function percentile(sorted: number[], p: number): number {

@@ -196,8 +196,13 @@ describe('booking a pickup slot', () => {
     expect([full.status, full.json.error.code]).toEqual([409, 'SLOT_FULL']);
   });
 
-  it('refuses an unknown slot, and a slot key the schema does not take', async () => {
+  it('refuses an unknown slot, a slot key the schema does not take, a role that may not book and another venue\'s card', async () => {
     const [id] = await cardsAtVenue(1);
+    const soon = await sys.slot('kuyakusho', new Date(Date.now() + 86_400_000), 30 * 60_000, 2);
+    const byOffice = await act(id, office, 'reserve', { data: soon });
+    expect([byOffice.status, byOffice.json.error.code]).toEqual([403, 'FORBIDDEN']);
+    const byOtherVenue = await act(id, toyosuVenue, 'reserve', { data: soon });
+    expect([byOtherVenue.status, byOtherVenue.json.error.code]).toEqual([404, 'CARD_NOT_FOUND']);
     const none = await act(id, callcenter, 'reserve', { data: { venueId: 'kuyakusho', startsAt: '2031-01-06T09:07:00+09:00' } });
     expect([none.status, none.json.error.code]).toEqual([404, 'SLOT_NOT_FOUND']);
     const endsAt = await act(id, callcenter, 'reserve', { data: { venueId: 'kuyakusho', startsAt: '2031-01-06T09:00:00+09:00', endsAt: '2031-01-06T09:30:00+09:00' } });

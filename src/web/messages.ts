@@ -47,6 +47,7 @@ export function reasonField(action: CardAction): 'required' | 'optional' | undef
 /** Form fields of the card actions, for messages that name them. */
 const FIELD_LABELS: Record<string, string> = {
   reason: '理由',
+  slot: '予約する時間',
   startsAt: '開始日時',
   endsAt: '終了日時',
   venueId: '会場',
