@@ -195,6 +195,7 @@ export async function loadDemoData(opts: { apiUrl: string; databaseUrl: string; 
     }),
   );
 
+  await venueDeskDemo(opts.databaseUrl, ward.venues, call);
   // Cards on a policy of minutes: their re-notice and no-show proposals appear shortly after start.
   const fast = await startFastCards(opts, ward.policy, call, resident);
   return `${written.length} users, ${jobs.length + fast} cards`;
@@ -245,4 +246,36 @@ async function startFastCards(
     await connection.close();
   }
   return count;
+}
+
+/**
+ * The venues' desk in the demo: storage places for the cards kept at the venues, and at each venue
+ * two returned-notice cards booked at the counter into a slot of today (made here), one checked in,
+ * so that the day list, the waiting estimate, the fetch list and the stock have something to show.
+ */
+async function venueDeskDemo(databaseUrl: string, venues: readonly { id: string }[], call: (method: string, path: string, role: StaffRole, body?: unknown, venueId?: string) => Promise<unknown>): Promise<void> {
+  const orm = await openOrm(databaseUrl);
+  try {
+    const em = orm.em.fork();
+    await em.execute(
+      `insert into card_storage (card_id, venue_id, place, updated_by)
+       select card_id, venue_id, '棚' || chr(65 + (abs(hashtext(card_id)) % 4)) || '-' || (1 + abs(hashtext(card_id)) % 3), 'demo-loader'
+         from card where venue_id is not null and card_id like 'D%' and state in ('at_venue', 'notice_mailed', 'notice_returned', 'reserved', 'no_show', 'documents_missing', 'renotice_approved', 'renoticed', 'removed')
+       on conflict do nothing`,
+    );
+    const start = new Date(Math.floor(Date.now() / 1_800_000) * 1_800_000);
+    for (const v of venues) {
+      const startsAt = start.toISOString();
+      await em.execute(`insert into slot (venue_id, starts_at, ends_at, capacity) values (?, ?, ?, 10) on conflict do nothing`, [v.id, startsAt, new Date(start.getTime() + 2 * 3_600_000).toISOString()]);
+      const cards = await em.execute<{ card_id: string }[]>(`select card_id from card where venue_id = ? and state = 'notice_returned' and card_id like 'D%' order by card_id limit 2`, [v.id]);
+      for (const [i, c] of cards.entries()) {
+        await call('POST', `/api/cards/${c.card_id}/actions/reserve`, 'venue', { data: { venueId: v.id, startsAt } }, v.id);
+        if (i === 0) {
+          await em.execute(`insert into venue_visit (venue_id, service_date, card_id, kind, recorded_by) values (?, ?, ?, 'booked', 'demo-loader') on conflict do nothing`, [v.id, tokyoDate(), c.card_id]);
+        }
+      }
+    }
+  } finally {
+    await orm.close();
+  }
 }
