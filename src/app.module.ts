@@ -20,6 +20,8 @@ import { ReportsModule } from './reports/reports.module.js';
 import { WorklistsModule } from './worklists/worklists.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { CalendarModule } from './calendar/calendar.module.js';
+import { BookingModule } from './booking/booking.module.js';
+import { VenuesModule } from './venues/venues.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
 @Module({
@@ -56,6 +58,8 @@ import { TemporalModule } from './temporal/temporal.module.js';
     HealthModule,
     TasksModule,
     CalendarModule,
+    BookingModule,
+    VenuesModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ErrorsFilter }],
 })

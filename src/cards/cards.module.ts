@@ -8,11 +8,12 @@ import { CsvUploadMiddleware, RegistrationPagesController, UPLOAD_PATH } from '.
 import { ReplayService } from './replay.service.js';
 import { SavedSearchesRepository } from './saved-searches.repository.js';
 import { StuckCardsPageController } from './stuck-cards-page.controller.js';
+import { CardStorageRepository } from '../venues/card-storage.repository.js';
 
 @Module({
   controllers: [CardsController, CardExportPageController, CardPagesController, RegistrationPagesController, StuckCardsPageController],
-  providers: [CardsRepository, CardsService, CardExportService, ReplayService, SavedSearchesRepository],
-  exports: [CardsService],
+  providers: [CardsRepository, CardsService, CardExportService, ReplayService, SavedSearchesRepository, CardStorageRepository],
+  exports: [CardsService, CardStorageRepository],
 })
 export class CardsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

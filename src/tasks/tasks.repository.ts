@@ -84,6 +84,12 @@ export class TasksRepository {
     return rows.map(view);
   }
 
+  /** One task, open or done. */
+  async get(id: string): Promise<TaskView | undefined> {
+    const rows = await this.em.fork().execute<TaskRow[]>(`select * from task where id = ?`, [id]);
+    return rows[0] ? view(rows[0]) : undefined;
+  }
+
   /** Marks a task done; false when it was not open. */
   async complete(id: string, userId: string): Promise<boolean> {
     const rows = await this.em

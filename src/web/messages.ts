@@ -47,6 +47,7 @@ export function reasonField(action: CardAction): 'required' | 'optional' | undef
 /** Form fields of the card actions, for messages that name them. */
 const FIELD_LABELS: Record<string, string> = {
   reason: '理由',
+  slot: '予約する時間',
   startsAt: '開始日時',
   endsAt: '終了日時',
   venueId: '会場',
@@ -83,6 +84,18 @@ function invalidData(message: string): PageError {
   return { field: field && FIELD_LABELS[field] ? field : undefined, message: '入力された内容では記録できません。入力を確かめてください。' };
 }
 
+/** Booking's refusals (BookingErrorCode), for the staff pages. */
+const BOOKING_MESSAGES: Record<string, string> = {
+  SLOT_FULL: 'この枠は満員になりました。近い空き枠から選び直してください。',
+  SLOT_NOT_FOUND: 'その会場・時間の予約枠はありません。空き枠の一覧から選んでください。',
+  SLOT_CLOSED: 'この枠は会場の休館などにより閉じられました。別の枠を選んでください。',
+  SLOT_PAST: 'この枠の時間は過ぎています。これからの枠を選んでください。',
+  TOO_SOON: '予約できるのは4開庁日後からです。それ以降の日を選んでください。',
+  CARD_NOT_AT_VENUE: '3開庁日以内の予約は、カードがその会場に届いている場合に限られます。4開庁日後以降の日を選ぶか、カードのある会場を選んでください。',
+  CARD_NOT_BOOKABLE: 'このカードは予約できません（交付時来庁方式のカードではないか、予約番号が一致しません）。',
+  BAD_RANGE: '期間の指定が正しくありません。',
+};
+
 /** Page messages for the errors a clerk can meet, by the stable code. */
 const BY_CODE: Record<string, string> = {
   CARD_NOT_FOUND: 'カードが見つかりません。カード番号を確かめて、カード検索から探してください。',
@@ -99,6 +112,12 @@ const BY_CODE: Record<string, string> = {
   // Calendar and slots (src/calendar/).
   UNKNOWN_VENUE: 'その会場はありません。会場を選び直してください。',
   UNKNOWN_SLOT: 'その予約枠はありません。ページを開き直してください。',
+  ...BOOKING_MESSAGES,
+  // Venues' desk and task lists (src/venues/).
+  VENUE_NO_BOOKING_TODAY: 'このカードには本日この会場の予約がありません。予約がない方は「当日予約」から空き枠に予約してください。予約の内容が合わないときは「不一致の連絡」から事務センターに連絡してください。',
+  VENUE_CARD_NOT_HERE: 'このカードはこの会場で保管していません。カード番号を確かめてください。会場にあるはずのカードが見つからないときは「不一致の連絡」から事務センターに連絡してください。',
+  VENUE_ALREADY_QUEUED: 'この方は本日すでに受付済みです。本日の予約の一覧で確かめてください。',
+  TASK_NOT_FOUND: 'タスクが見つかりません。すでに完了したか、別の一覧のタスクです。',
   INTERNAL_ERROR: 'システムで問題が起きました。記録されています。時間をおいてもう一度行い、続く場合は問い合わせ番号を添えて連絡してください。',
 };
 
@@ -124,6 +143,17 @@ export function pageErrors(code: string, message: string, details?: unknown): Pa
         const japanese = JAPANESE.test(f.message);
         return { field: field || undefined, message: japanese ? f.message : `${FIELD_LABELS[field] ?? '入力'}の内容を確かめてください。` };
       });
+    // Booking refusals that concern the chosen time are shown beside it.
+    case 'SLOT_FULL':
+    case 'SLOT_CLOSED':
+    case 'SLOT_PAST':
+    case 'SLOT_NOT_FOUND':
+    case 'CARD_NOT_AT_VENUE':
+      return [{ field: 'slot', message: BY_CODE[code] }];
+    case 'TOO_SOON': {
+      const earliest = (details as { earliest?: unknown } | undefined)?.earliest;
+      return [{ field: 'slot', message: typeof earliest === 'string' ? `予約できるのは${earliest.replaceAll('-', '/')}（4開庁日後）からです。それ以降の日を選んでください。` : BY_CODE[code] }];
+    }
     case 'ILLEGAL_TRANSITION':
     case 'CARD_CLOSED':
       return [{ message: `この操作は行えませんでした。カードの状態が変わっています${d.state ? `（現在は「${state(d.state)}」）` : ''}。他の職員が先に操作した可能性があります。いまの状態と、いま行える操作を確かめてください。` }];

@@ -12,6 +12,8 @@ import { Migration20261126020000_card_integrity } from './Migration2026112602000
 import { Migration20261126040000_app_role } from './Migration20261126040000_app_role.js';
 import { Migration20261126100000_booking_foundation } from './Migration20261126100000_booking_foundation.js';
 import { Migration20261126120000_slot_days } from './Migration20261126120000_slot_days.js';
+import { Migration20261126130000_booking } from './Migration20261126130000_booking.js';
+import { Migration20261126160000_venue_desk } from './Migration20261126160000_venue_desk.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124141146_initial', class: Migration20261124141146_initial },
@@ -26,4 +28,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261126040000_app_role', class: Migration20261126040000_app_role },
   { name: 'Migration20261126100000_booking_foundation', class: Migration20261126100000_booking_foundation },
   { name: 'Migration20261126120000_slot_days', class: Migration20261126120000_slot_days },
+  { name: 'Migration20261126130000_booking', class: Migration20261126130000_booking },
+  { name: 'Migration20261126160000_venue_desk', class: Migration20261126160000_venue_desk },
 ];
