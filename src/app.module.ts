@@ -20,6 +20,7 @@ import { ReportsModule } from './reports/reports.module.js';
 import { WorklistsModule } from './worklists/worklists.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { CallCenterModule } from './callcenter/callcenter.module.js';
+import { CalendarModule } from './calendar/calendar.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
 @Module({
@@ -56,6 +57,7 @@ import { TemporalModule } from './temporal/temporal.module.js';
     HealthModule,
     TasksModule,
     CallCenterModule,
+    CalendarModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ErrorsFilter }],
 })

@@ -35,7 +35,7 @@ import {
   type SearchCriteria,
   WARD_OUTCOMES,
 } from './callcenter.repository.js';
-import { CALL_CENTER_HOURS_TEXT, CallCenterClock, callCenterOpen } from './hours.js';
+import { CallCenterHours } from './hours.js';
 import { addressKey, kanaKey, nameKey, parseBirthDate, phoneKey } from './search-keys.js';
 
 type WebRequest = Request & { web: WebSessionContext };
@@ -114,7 +114,7 @@ export class CallCenterController {
     private readonly cards: CardsService,
     private readonly tasks: TasksRepository,
     private readonly accessLog: AccessLogService,
-    private readonly clock: CallCenterClock,
+    private readonly hours: CallCenterHours,
     @Inject(WARD_CONFIG) private readonly ward: WardConfig,
     forms: FormErrorRenderers,
   ) {
@@ -266,9 +266,9 @@ export class CallCenterController {
 
   private async renderCallbacks(req: WebRequest, res: Response, list: 'call' | 'ward', status: number, opts: { done?: boolean; error?: { cardId: string; errors: PageError[] } }) {
     const isWard = req.web.user.role === 'ward';
-    const open = callCenterOpen(this.clock.now());
+    const open = this.hours.openNow();
     if (!open && !isWard) {
-      res.status(status === 200 ? 200 : status).render('callcenter-callbacks', { title: '予約不来の架電リスト', nav: 'callbacks', web: req.web, closed: true, hours: CALL_CENTER_HOURS_TEXT });
+      res.status(status).render('callcenter-callbacks', { title: '予約不来の架電リスト', nav: 'callbacks', web: req.web, closed: true, hours: this.hours.text() });
       return;
     }
     const all = await this.repo.callbacks(VenueScope.of(req.web.user));
@@ -284,7 +284,7 @@ export class CallCenterController {
       nav: 'callbacks',
       web: req.web,
       closed: false,
-      hours: CALL_CENTER_HOURS_TEXT,
+      hours: this.hours.text(),
       list,
       tabs: [
         { href: '/callcenter/callbacks', title: '架電リスト', count: toCall.length, current: list === 'call' },
@@ -313,8 +313,8 @@ export class CallCenterController {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
     const isWard = req.web.user.role === 'ward';
     const back = list === 'ward' ? 'ward' : 'call';
-    if (!isWard && !callCenterOpen(this.clock.now())) {
-      throw CommonException.validation([{ field: 'outcome', message: `受付時間外です。架電の記録は ${CALL_CENTER_HOURS_TEXT} に行えます。` }]);
+    if (!isWard && !this.hours.openNow()) {
+      throw CommonException.validation([{ field: 'outcome', message: `受付時間外のため記録できません（${this.hours.text()}）。` }]);
     }
     const parsed = callSchema.safeParse(body);
     const allowed: readonly CallOutcome[] = isWard ? WARD_OUTCOMES : CALLCENTER_OUTCOMES;

@@ -1,22 +1,34 @@
 /**
- * The call center's hours (R-4.5): every day but 12/29–1/3, 8:30–20:00, Asia/Tokyo. The no-show
- * callback list is offered only then. Until the ward calendar (`WardCalendar.callCenterOpen`) is
- * merged, the rule is written out here; `callCenterOpen` is the one switch.
+ * The call center's hours (R-4.5: every day but 12/29–1/3, 8:30–20:00, Asia/Tokyo), from the ward
+ * calendar (`WardCalendar.callCenterOpen`, configuration). The no-show callback list is offered only
+ * then. The clock is injectable so that tests can stand outside the hours.
  */
 import { Injectable } from '@nestjs/common';
-import { isYearEndClosure, tokyoDate } from '../calendar/business-days.js';
+import { WardCalendar } from '../calendar/ward-calendar.js';
 
-export const CALL_CENTER_HOURS_TEXT = '毎日 8:30〜20:00（12月29日〜1月3日を除く）';
-
-/** Whether the call center is open at `at`. */
-export function callCenterOpen(at: Date): boolean {
-  if (isYearEndClosure(tokyoDate(at))) return false;
-  const minutes = (((at.getUTCHours() + 9) % 24) * 60 + at.getUTCMinutes());
-  return minutes >= 8 * 60 + 30 && minutes < 20 * 60;
-}
-
-/** The call center's clock; tests replace `now` to stand outside the hours. */
+/** The call center's clock; tests replace `now`. */
 @Injectable()
 export class CallCenterClock {
   now: () => Date = () => new Date();
+}
+
+@Injectable()
+export class CallCenterHours {
+  constructor(
+    private readonly calendar: WardCalendar,
+    private readonly clock: CallCenterClock,
+  ) {}
+
+  /** Whether the call center is open now (by its clock). */
+  openNow(): boolean {
+    return this.calendar.callCenterOpen(this.clock.now());
+  }
+
+  /** Today's hours in words, e.g. 「本日 8:30〜20:00」 or why it is closed. */
+  text(): string {
+    const at = this.clock.now();
+    const date = new Date(at.getTime() + 9 * 3_600_000).toISOString().slice(0, 10);
+    const h = this.calendar.callCenterHours(date);
+    return h.open ? `本日は ${h.from.replace(/^0/, '')}〜${h.to}、通常は毎日 8:30〜20:00（12月29日〜1月3日を除く）` : `本日は休業（${h.why}）、通常は毎日 8:30〜20:00（12月29日〜1月3日を除く）`;
+  }
 }

@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { type CardPolicy, DEFAULT_POLICY } from '../../workflows/card-timers.js';
+import { type CalendarConfig, calendarConfigSchema } from '../calendar/calendar-config.js';
+import { WardCalendar } from '../calendar/ward-calendar.js';
 
 const venueSchema = z.object({ id: z.string().min(1), name: z.string().min(1), address: z.string().min(1) });
 const wardSchema = z.object({
@@ -22,6 +24,8 @@ const wardSchema = z.object({
     noShowGraceHours: z.number().nonnegative(),
     closeAfterDays: z.number().nonnegative(),
   }),
+  /** Venue days and hours, slots, the call center's hours, business days (src/calendar/calendar-config.ts). */
+  calendar: calendarConfigSchema,
 });
 const townRowSchema = z.object({
   postal_code: z.string().regex(/^\d{3}-\d{4}$/),
@@ -38,6 +42,8 @@ export interface WardConfig {
   venues: Venue[];
   postOffices: { id: string; name: string }[];
   policy: CardPolicy;
+  /** The ward calendar's configuration (`WardCalendar` reads it). */
+  calendar: CalendarConfig;
   /** Every town of the ward with its postal code and allocated venue. */
   towns: { postalCode: string; town: string; venueId: string }[];
   /** Venue allocated to a postal code (R-3.1, 別紙②), or undefined outside the ward. */
@@ -68,6 +74,7 @@ export function loadWardConfig(dir = process.env.WARD_CONFIG_DIR ?? 'config/koto
     if (!venueIds.has(row.default_venue)) throw new Error(`towns.csv line ${i + 2}: unknown venue ${row.default_venue}`);
     return { postalCode: row.postal_code, town: row.town, venueId: row.default_venue };
   });
+  new WardCalendar(ward.calendar, [...venueIds]); // refuses unknown venues and dates listed twice
   const byPostal = new Map(towns.map((t) => [t.postalCode.replace('-', ''), t.venueId]));
   const policy: CardPolicy = {
     ...DEFAULT_POLICY,
@@ -84,6 +91,7 @@ export function loadWardConfig(dir = process.env.WARD_CONFIG_DIR ?? 'config/koto
     venues: ward.venues,
     postOffices: ward.postOffices,
     policy,
+    calendar: ward.calendar,
     towns,
     venueForPostalCode: (postalCode) => byPostal.get(postalCode.replace(/[-ー−‐]/g, '')),
   };
