@@ -21,6 +21,7 @@ import { WorklistsModule } from './worklists/worklists.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { CallCenterModule } from './callcenter/callcenter.module.js';
 import { CalendarModule } from './calendar/calendar.module.js';
+import { BookingModule } from './booking/booking.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
 @Module({
@@ -58,6 +59,7 @@ import { TemporalModule } from './temporal/temporal.module.js';
     TasksModule,
     CallCenterModule,
     CalendarModule,
+    BookingModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ErrorsFilter }],
 })

@@ -8,7 +8,8 @@ import { randomInt } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { CallCenterClock } from '../src/callcenter/hours.js';
 import { accessibilityViolations, launchBrowser, screenshot, signIn } from './support/browser.js';
-import { TestSystem, aCard, eventually } from './support/test-system.js';
+import { TestSystem, aCard, bookableStart, eventually } from './support/test-system.js';
+import { addBusinessDays, tokyoDate } from '../src/calendar/business-days.js';
 
 /** A kana surname no other test file uses: ヨビ + four random katakana. */
 const KANA = 'アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ';
@@ -68,13 +69,86 @@ describe('call center in Chromium', () => {
   const mailed = ['inspect', 'ship_to_venue', 'receive_at_venue', 'mail_notice'];
   const state = async (id: string) => (await sys.sql<{ state: string }>(`select state from card where card_id = ?`, [id]))[0].state;
 
-  /** Books a slot that ends in a second, waits for the no-show proposal and confirms it. */
+  const venueOf = async (id: string) => (await sys.sql<{ venue_id: string }>(`select venue_id from card where card_id = ?`, [id]))[0].venue_id;
+
+  /** Books a slot of today that ends in a few seconds, waits for the no-show proposal and confirms it. */
   const noShow = async (cardId: string) => {
     const now = Date.now();
-    await act(callcenter, cardId, 'reserve', { data: { startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 1_000).toISOString() } });
+    const start = new Date(now - 60_000 - randomInt(3_600_000));
+    const slot = await sys.slot(await venueOf(cardId), start, now + 8_000 - start.getTime());
+    await act(callcenter, cardId, 'reserve', { data: slot });
     await eventually(async () => (await sys.sql(`select 1 from card where card_id = ? and 'no_show' = any(proposal_kinds)`, [cardId]))[0], 30_000, 'no-show proposal');
     await act(venue, cardId, 'confirm_no_show');
   };
+
+  /** "MM/DD（曜）" as the slot picker labels a day. */
+  const dayLabel = (iso: string) => `${iso.slice(5).replace('-', '/')}（${'日月火水木金土'[new Date(`${iso}T00:00:00Z`).getUTCDay()]}）`;
+  const hhmm = (d: Date) => new Date(d.getTime() + 9 * 3_600_000).toISOString().slice(11, 16);
+
+  it('books for a caller by phone through the slot picker (venue, day, time), and cancels by FAX', async () => {
+    const id = await cardAt(mailed, { nameKana: `${surname()} ハチ` });
+    const venueId = await venueOf(id);
+    const start = bookableStart(6, '10:00', randomInt(1, 300));
+    await sys.slot(venueId, start);
+    const page = await signedIn('callcenter', { javaScriptEnabled: false });
+    await page.goto(`${sys.baseUrl}/callcenter/cards/${id}`);
+    await page.getByLabel('会場', { exact: true }).selectOption(venueId);
+    await page.getByRole('button', { name: '空いている日を見る' }).click();
+    await page.getByRole('link', { name: new RegExp(`^${dayLabel(tokyoDate(start)).replace(/[()（）]/g, '.')}`) }).click();
+    await page.getByLabel(new RegExp(`^${hhmm(start)}〜`)).check();
+    await page.getByRole('button', { name: 'この時間で予約する' }).click();
+    await page.getByText('予約を記録しました。').waitFor();
+    await screenshot(page, 'callcenter-booking');
+    const [reserve] = await sys.sql(`select channel, actor_role from card_event where card_id = ? and type = 'reserve'`, [id]);
+    expect(reserve).toEqual({ channel: 'phone', actor_role: 'callcenter' });
+    expect(await state(id)).toBe('reserved');
+    await expect(page.locator('dl.facts').last().innerText()).resolves.toContain(hhmm(start));
+
+    const cancel = page.getByRole('form', { name: '予約を取り消す' });
+    await cancel.getByLabel('FAX').check();
+    await cancel.getByRole('button', { name: '予約を取り消す' }).click();
+    await page.getByText('予約を取り消しました。').waitFor();
+    const [cancelled] = await sys.sql(`select channel from card_event where card_id = ? and type = 'cancel_reservation'`, [id]);
+    expect(cancelled).toEqual({ channel: 'fax' });
+    expect(await state(id)).toBe('notice_mailed');
+  });
+
+  it('books within 3 business days only with the venue checked, the card at that venue and room in the slot; the venue gets a prepare-card task', async () => {
+    const id = await cardAt(mailed, { nameKana: `${surname()} キュウ` });
+    const venueId = await venueOf(id);
+    const other = venueId === 'toyosu' ? 'kuyakusho' : 'toyosu';
+    const day = addBusinessDays(tokyoDate(), 1);
+    const start = new Date(Date.parse(`${day}T10:00:00+09:00`) + randomInt(1, 400) * 60_000);
+    await sys.slot(venueId, start);
+    await sys.slot(other, start);
+    const page = await signedIn('callcenter', { javaScriptEnabled: false });
+    const pick = async (venue: string) => {
+      await page.goto(`${sys.baseUrl}/callcenter/cards/${id}?venue=${venue}&date=${day}`);
+      await page.getByLabel(new RegExp(`^${hhmm(start)}〜`)).check();
+    };
+    const reserves = async () => (await sys.sql<{ n: number }>(`select count(*)::int n from card_event where card_id = ? and type = 'reserve'`, [id]))[0].n;
+
+    // Without the clerk's check of the venue's stock: refused beside the box, nothing booked.
+    await pick(venueId);
+    await page.getByRole('button', { name: 'この時間で予約する' }).click();
+    await page.getByText(/「会場在庫を確認済み」にチェックを入れてください/).first().waitFor();
+    expect(await reserves()).toBe(0);
+    // Checked, but at a venue that does not hold the card: the rule refuses it.
+    await pick(other);
+    await page.getByLabel('会場在庫を確認済み').check();
+    await page.getByRole('button', { name: 'この時間で予約する' }).click();
+    await page.getByText('3開庁日以内の予約は、カードがその会場に届いている場合に限られます').waitFor();
+    expect(await reserves()).toBe(0);
+    // At the card's venue, checked: booked, and the venue is asked to prepare the card.
+    await pick(venueId);
+    await page.getByLabel('会場在庫を確認済み').check();
+    await page.getByRole('button', { name: 'この時間で予約する' }).click();
+    await page.getByText('3開庁日以内の予約のため、会場にカードの準備を依頼しました。').waitFor();
+    expect(await reserves()).toBe(1);
+    expect(await state(id)).toBe('reserved');
+    const tasks = await sys.sql(`select kind, venue_id, status from task where card_id = ? order by id`, [id]);
+    expect(tasks).toEqual([{ kind: 'prepare_card', venue_id: venueId, status: 'open' }]);
+  });
 
   it('finds a caller by birth date and kana in hiragana or half-width katakana with spaces, by phone, by part of the address; tells namesakes apart; logs each search', async () => {
     const kana = surname();

@@ -20,6 +20,8 @@ import { parseOrThrow } from '../common/zod-validation.js';
 import { WARD_CONFIG } from '../config/config.module.js';
 import type { WardConfig } from '../config/ward-config.js';
 import { TasksRepository } from '../tasks/tasks.repository.js';
+import { type Booker, BookingService, type SlotView } from '../booking/booking.service.js';
+import { addDays, tokyoDate } from '../calendar/business-days.js';
 import { FormErrorRenderers, errorsByField } from '../web/form-errors.js';
 import type { PageError } from '../web/messages.js';
 import { STATE_LABELS, type Booking } from '../../workflows/card-state-machine.js';
@@ -97,14 +99,38 @@ const reissueSchema = z.object({
   kind: z.enum(['lost', 'undelivered'], { error: '紛失か未着かを選んでください。' }),
   note: field(500, 'メモ'),
 });
+const venueIdSchema = z.string().regex(/^[a-z0-9_-]{1,30}$/, '会場を選んでください。');
+const bookSchema = z.object({
+  key: z.uuid(),
+  channel: channelSchema,
+  venueId: venueIdSchema,
+  startsAt: z.iso.datetime({ offset: true, error: '時間を選んでください。' }),
+  stockChecked: z.literal('yes').optional(),
+});
+const cancelSchema = z.object({ key: z.uuid(), channel: channelSchema, note: field(500, '理由') });
+const pickerSchema = z.object({
+  venue: venueIdSchema.optional(),
+  date: z.iso.date().optional(),
+});
+/** How many days ahead the staff slot picker lists. */
+const PICKER_DAYS = 28;
+
 const callSchema = z.object({
   outcome: z.enum(CALL_OUTCOMES, { error: '結果を選んでください。' }),
   note: field(500, 'メモ'),
 });
 
 const CALLCENTER_ROLES = ['callcenter', 'ward'] as const;
-const CARD_FORM = /^\/callcenter\/cards\/([A-Za-z0-9][A-Za-z0-9-]{0,31})\/(reissue)$/;
-const CARD_FIELDS = ['channel', 'kind', 'note'];
+const CARD_FORM = /^\/callcenter\/cards\/([A-Za-z0-9][A-Za-z0-9-]{0,31})\/(reissue|book|cancel)$/;
+const CARD_FIELDS = ['channel', 'kind', 'note', 'venueId', 'startsAt', 'stockChecked'];
+const DONE: Record<string, string> = {
+  reissue: '再発行依頼を記録し、事務センターの一覧に載せました。',
+  book: '予約を記録しました。',
+  short: '予約を記録しました。3開庁日以内の予約のため、会場にカードの準備を依頼しました。',
+  cancel: '予約を取り消しました。',
+};
+const WEEKDAYS = '日月火水木金土';
+const hhmm = (iso: string) => new Date(Date.parse(iso) + 9 * 3_600_000).toISOString().slice(11, 16);
 
 @ApiExcludeController()
 @Controller()
@@ -113,6 +139,7 @@ export class CallCenterController {
     private readonly repo: CallCenterRepository,
     private readonly cards: CardsService,
     private readonly tasks: TasksRepository,
+    private readonly booking: BookingService,
     private readonly accessLog: AccessLogService,
     private readonly hours: CallCenterHours,
     @Inject(WARD_CONFIG) private readonly ward: WardConfig,
@@ -173,12 +200,50 @@ export class CallCenterController {
 
   @Get('callcenter/cards/:cardId')
   @Allow(...CALLCENTER_ROLES)
-  async card(@Param('cardId') cardId: string, @Query('done') done: string | undefined, @Req() req: WebRequest, @Res() res: Response) {
+  async card(@Param('cardId') cardId: string, @Query() query: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
-    await this.renderCard(req, res, id, 200, { done: typeof done === 'string' ? done.slice(0, 20) : undefined });
+    const picker = parseOrThrow(pickerSchema, { venue: query.venue || undefined, date: query.date || undefined }, 'query');
+    await this.renderCard(req, res, id, 200, { done: typeof query.done === 'string' ? query.done.slice(0, 20) : undefined, picker });
   }
 
-  private async renderCard(req: WebRequest, res: Response, id: string, status: number, opts: { done?: string; form?: string; errors?: PageError[]; input?: Record<string, unknown> }) {
+  /** The staff slot picker: the venue, its days with free places, and the chosen day's free times. */
+  private async slotPicker(user: WebRequest['web']['user'], cardVenue: string | null, picker: { venue?: string; date?: string }) {
+    const booker: Booker = { kind: 'staff', user, channel: 'phone' };
+    const today = tokyoDate();
+    const earliest = this.booking.earliestDate(booker, today);
+    const venueId = picker.venue && this.ward.venues.some((v) => v.id === picker.venue) ? picker.venue : (cardVenue ?? this.ward.venues[0]?.id);
+    const slots = venueId ? await this.booking.freeSlots(venueId, today, addDays(today, PICKER_DAYS)) : [];
+    const upcoming = slots.filter((s) => Date.parse(s.endsAt) > Date.now());
+    const byDay = new Map<string, SlotView[]>();
+    for (const slot of upcoming) {
+      const day = tokyoDate(new Date(slot.startsAt));
+      byDay.set(day, [...(byDay.get(day) ?? []), slot]);
+    }
+    const date = picker.date && byDay.has(picker.date) ? picker.date : undefined;
+    return {
+      venueId,
+      venues: this.ward.venues.map((v) => ({ value: v.id, label: v.name, selected: v.id === venueId, cardIsHere: v.id === cardVenue })),
+      earliest,
+      days: [...byDay.entries()].map(([day, list]) => ({
+        date: day,
+        label: `${day.slice(5).replace('-', '/')}（${WEEKDAYS[new Date(`${day}T00:00:00Z`).getUTCDay()]}）`,
+        free: list.reduce((n, s) => n + s.free, 0),
+        shortNotice: day < earliest,
+        current: day === date,
+      })),
+      date,
+      shortNoticeDay: date !== undefined && date < earliest,
+      times: (date ? byDay.get(date)! : []).map((s) => ({ startsAt: s.startsAt, label: `${hhmm(s.startsAt)}〜${hhmm(s.endsAt)}（空き${s.free}）` })),
+    };
+  }
+
+  private async renderCard(
+    req: WebRequest,
+    res: Response,
+    id: string,
+    status: number,
+    opts: { done?: string; form?: string; errors?: PageError[]; input?: Record<string, unknown>; picker?: { venue?: string; date?: string } },
+  ) {
     const detail = await this.cards.get(id, req.web.user);
     const calls = await this.repo.calls(VenueScope.of(req.web.user), id);
     await this.log(req, 'read', [id], 'callcenter card');
@@ -187,6 +252,12 @@ export class CallCenterController {
     const text = (v: unknown, max = 500) => (typeof v === 'string' ? v.slice(0, max) : '');
     const split = errorsByField(opts.errors ?? [], CARD_FIELDS);
     const notices = detail.timeline.filter((e) => ['mail_notice', 'record_return', 'mail_renotice', 'record_reissue_request'].includes(e.type));
+    const bookingForm = opts.form === 'book' || opts.form === 'cancel' ? opts.form : undefined;
+    // After a refused booking, the picker stays on the venue and day that were chosen.
+    const failedSlot = bookingForm === 'book' && typeof input.startsAt === 'string' && !Number.isNaN(Date.parse(input.startsAt)) ? input.startsAt : undefined;
+    const picker = allowed.has('reserve')
+      ? await this.slotPicker(req.web.user, detail.card.venueId, opts.picker ?? { venue: text(input.venueId, 30) || undefined, date: failedSlot ? tokyoDate(new Date(failedSlot)) : undefined })
+      : undefined;
     res.status(status).render('callcenter-card', {
       title: `問い合わせ対応 カード ${id}`,
       nav: 'callcenter',
@@ -196,7 +267,7 @@ export class CallCenterController {
       booking: detail.booking ? this.bookingView(detail.booking) : undefined,
       notices,
       calls: calls.map((c) => ({ ...c, outcomeLabel: CALL_OUTCOME_LABELS[c.outcome] })),
-      done: opts.done === 'reissue' ? '再発行依頼を記録し、事務センターの一覧に載せました。' : undefined,
+      done: opts.done && Object.hasOwn(DONE, opts.done) ? DONE[opts.done] : undefined,
       failedForm: opts.form,
       generalErrors: split.general,
       reissue: allowed.has('record_reissue_request')
@@ -209,7 +280,57 @@ export class CallCenterController {
           }
         : undefined,
       openReissue: (await this.tasks.openForCard(id)).some((t) => t.kind === 'reissue'),
+      book: picker
+        ? {
+            ...picker,
+            key: safeRandomUUID(),
+            change: detail.card.state === 'reserved',
+            errors: bookingForm === 'book' ? split.fields : {},
+            channel: bookingForm === 'book' ? text(input.channel, 10) : 'phone',
+            stockChecked: bookingForm === 'book' && input.stockChecked === 'yes',
+            times: picker.times.map((t) => ({ ...t, checked: t.startsAt === failedSlot })),
+          }
+        : undefined,
+      cancel: allowed.has('cancel_reservation')
+        ? { key: safeRandomUUID(), errors: bookingForm === 'cancel' ? split.fields : {}, channel: bookingForm === 'cancel' ? text(input.channel, 10) : 'phone', note: bookingForm === 'cancel' ? text(input.note) : '' }
+        : undefined,
     });
+  }
+
+  /**
+   * Books or changes the caller's booking (R-4.1, R-4.3) through BookingService, with the channel
+   * (phone or FAX). A day within 3 business days needs the clerk's explicit 会場在庫を確認済み; the
+   * service then checks that the card is at that venue and the slot has room, and puts a "prepare
+   * this card" task on the venue's list.
+   */
+  @Post('callcenter/cards/:cardId/book')
+  @Allow(...CALLCENTER_ROLES)
+  async book(@Param('cardId') cardId: string, @Body() body: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
+    const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
+    const input = parseOrThrow(bookSchema, body);
+    const booker: Booker = { kind: 'staff', user: req.web.user, channel: input.channel };
+    const shortNotice = tokyoDate(new Date(input.startsAt)) < this.booking.earliestDate(booker);
+    if (shortNotice && !input.stockChecked) {
+      throw CommonException.validation([
+        {
+          field: 'stockChecked',
+          message: `3開庁日以内（${this.booking.earliestDate(booker)}より前）の予約です。カードがその会場にあり、枠に空きがあることを会場に確認してから「会場在庫を確認済み」にチェックを入れてください。`,
+        },
+      ]);
+    }
+    await this.booking.book(id, { venueId: input.venueId, startsAt: new Date(input.startsAt).toISOString() }, booker, input.key);
+    await this.log(req, 'change', [id], `reserve via ${input.channel}${shortNotice ? ' (short notice)' : ''}`);
+    res.redirect(303, `/callcenter/cards/${id}?done=${shortNotice ? 'short' : 'book'}`);
+  }
+
+  @Post('callcenter/cards/:cardId/cancel')
+  @Allow(...CALLCENTER_ROLES)
+  async cancelBooking(@Param('cardId') cardId: string, @Body() body: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
+    const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
+    const input = parseOrThrow(cancelSchema, body);
+    await this.booking.cancel(id, { kind: 'staff', user: req.web.user, channel: input.channel }, input.key, input.note || undefined);
+    await this.log(req, 'change', [id], `cancel_reservation via ${input.channel}`);
+    res.redirect(303, `/callcenter/cards/${id}?done=cancel`);
   }
 
   /** A lost or undelivered notice (R-4.4): recorded on the card with the channel, and put on the office's list. */
