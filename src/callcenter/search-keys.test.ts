@@ -25,3 +25,16 @@ describe('call center search keys', () => {
     for (const s of ['1990-02-30', '1990-13-01', 'abc', '', '1800-01-01', '平成0年1月1日']) expect(parseBirthDate(s)).toBeUndefined();
   });
 });
+
+describe('call center search form', () => {
+  it('searches a name of kana only as kana, anything else as a name, and names each problem beside its field', async () => {
+    const { searchCriteria } = await import('./search-criteria.js');
+    expect(searchCriteria({ name: 'ｶﾞﾒﾝ ﾊﾅｺ', birthDate: 'S55.4.1' })).toEqual({ criteria: { kana: 'ガメンハナコ', birthDate: '1980-04-01' }, problems: [], given: ['kana', 'birthDate'] });
+    expect(searchCriteria({ name: '江東　太郎', phone: '03-3647-9111', address: ' 東陽４－１１ ' }).criteria).toEqual({ name: '江東太郎', phone: '0336479111', address: '東陽4-11' });
+    expect(searchCriteria({}).given).toEqual([]);
+    expect(searchCriteria({ birthDate: '1990/2/30', phone: '12-3', address: '東' }).problems.map((p) => p.field)).toEqual(['birthDate', 'phone', 'address']);
+    expect(searchCriteria({ name: 'x'.repeat(101) }).problems.map((p) => p.field)).toEqual(['name']);
+    expect(searchCriteria({ name: 'a\u0000b' }).problems.map((p) => p.field)).toEqual(['name']);
+    expect(searchCriteria({ name: ['a', 'b'] }).problems.map((p) => p.field)).toEqual(['name']);
+  });
+});

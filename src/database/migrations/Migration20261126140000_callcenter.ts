@@ -1,8 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-import { residentKeys } from '../../callcenter/search-keys.js';
-
-/** Residents backfilled per statement. */
-const BATCH = 5000;
+import { backfillSearchKeys } from '../../callcenter/search-backfill.js';
 
 /**
  * The call center (issue 9, R-4.2, R-4.6). Residents get normalised search columns (name, kana,
@@ -20,21 +17,7 @@ export class Migration20261126140000_callcenter extends Migration {
     await this.execute(`create extension if not exists pg_trgm;`);
     await this.execute(`alter table "card_resident" add column "search_name" varchar(200) null, add column "search_kana" varchar(200) null,
       add column "search_address" varchar(400) null, add column "search_phone" varchar(30) null;`);
-    let after = '';
-    for (;;) {
-      const rows = (await this.execute(
-        `select card_id, name, name_kana, address, phone from card_resident where card_id > ? order by card_id limit ${BATCH}`,
-        [after],
-      )) as { card_id: string; name: string; name_kana: string; address: string; phone: string | null }[];
-      if (rows.length === 0) break;
-      const keys = rows.map((r) => ({ id: r.card_id, ...residentKeys({ name: r.name, nameKana: r.name_kana, address: r.address, phone: r.phone }) }));
-      await this.execute(
-        `update card_resident r set search_name = x."searchName", search_kana = x."searchKana", search_address = x."searchAddress", search_phone = x."searchPhone"
-           from jsonb_to_recordset(?::jsonb) as x(id text, "searchName" text, "searchKana" text, "searchAddress" text, "searchPhone" text) where r.card_id = x.id`,
-        [JSON.stringify(keys)],
-      );
-      after = rows[rows.length - 1].card_id;
-    }
+    await backfillSearchKeys((sql, params) => this.execute(sql, params));
     await this.execute(`create index "card_resident_search_kana_idx" on "card_resident" ("search_kana" text_pattern_ops);`);
     await this.execute(`create index "card_resident_search_name_idx" on "card_resident" ("search_name" text_pattern_ops);`);
     await this.execute(`create index "card_resident_search_phone_idx" on "card_resident" ("search_phone");`);
