@@ -7,6 +7,7 @@
 import { randomInt } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { CallCenterClock } from '../src/callcenter/hours.js';
+import { backfillSearchKeys } from '../src/callcenter/search-backfill.js';
 import { accessibilityViolations, launchBrowser, screenshot, signIn } from './support/browser.js';
 import { TestSystem, aCard, bookableStart, eventually } from './support/test-system.js';
 import { addBusinessDays, tokyoDate } from '../src/calendar/business-days.js';
@@ -194,6 +195,20 @@ describe('call center in Chromium', () => {
       'callcenter search by address',
     ]);
     expect(JSON.stringify(await sys.sql(`select detail from access_log where ? = any(card_ids)`, [second]))).not.toContain(phone.slice(-4));
+  });
+
+  it('finds residents stored before the search keys existed, once the backfill (the migration\'s) has run', async () => {
+    const kana = surname();
+    const id = await cardAt([], { nameKana: `${kana} トオ`, birthDate: '1975-10-10' });
+    // As a resident registered before the migration: no keys.
+    await sys.sql(`update card_resident set search_name = null, search_kana = null, search_address = null, search_phone = null where card_id = ?`, [id]);
+    const page = await signedIn('callcenter', { javaScriptEnabled: false });
+    const url = `${sys.baseUrl}/callcenter?name=${encodeURIComponent(hiragana(kana))}&birthDate=S50.10.10`;
+    await page.goto(url);
+    expect(await page.locator('tbody tr', { hasText: id }).count()).toBe(0);
+    expect(await backfillSearchKeys((sql, params) => sys.sql(sql, params))).toBeGreaterThanOrEqual(1);
+    await page.goto(url);
+    expect(await page.locator('tbody tr', { hasText: id }).count()).toBe(1);
   });
 
   it('asks to narrow down when too many residents match, showing nobody', async () => {
