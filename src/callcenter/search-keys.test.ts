@@ -1,4 +1,4 @@
-import { addressKey, kanaKey, nameKey, parseBirthDate, phoneKey } from './search-keys.js';
+import { addressKey, kanaKey, nameKey, parseBirthDate, phoneKey, residentKeys } from './search-keys.js';
 
 describe('call center search keys', () => {
   it('folds kana written in hiragana, katakana and half-width katakana, with any spaces, to one key', () => {
@@ -16,6 +16,15 @@ describe('call center search keys', () => {
     expect(phoneKey('(03) 3647 9111')).toBe('0336479111');
     expect(addressKey('江東区東陽４－１１－２８')).toBe('江東区東陽4-11-28');
     expect(addressKey('東陽 4ー11')).toBe('東陽4-11');
+  });
+
+  it('keeps the stored keys within their columns, however NFKC lengthens a text', () => {
+    const keys = residentKeys({ name: '㍿'.repeat(200), nameKana: 'ア'.repeat(200), address: '\ufdfa'.repeat(400), phone: '０'.repeat(30) });
+    expect([...keys.searchName].length).toBe(200);
+    expect([...keys.searchAddress].length).toBe(400);
+    expect(keys.searchKana).toBe('ア'.repeat(200));
+    expect(keys.searchPhone).toBe('0'.repeat(30));
+    expect(residentKeys({ name: 'a', nameKana: 'ア', address: 'x', phone: '---' }).searchPhone).toBeNull();
   });
 
   it('reads dates of birth as callers give them', () => {

@@ -70,12 +70,16 @@ export function parseBirthDate(text: string): string | undefined {
   return iso;
 }
 
-/** The search keys stored beside a resident (card_resident.search_*). */
+/**
+ * The search keys stored beside a resident (card_resident.search_*), cut to their columns' lengths:
+ * NFKC may lengthen a text (㍿ is 株式会社), and a key longer than any caller would type is of no use.
+ */
 export function residentKeys(r: { name: string; nameKana: string; address: string; phone?: string | null }) {
+  const cut = (text: string, max: number) => [...text].slice(0, max).join('');
   return {
-    searchName: nameKey(r.name),
-    searchKana: kanaKey(r.nameKana),
-    searchAddress: addressKey(r.address),
-    searchPhone: r.phone ? phoneKey(r.phone) || null : null,
+    searchName: cut(nameKey(r.name), 200),
+    searchKana: cut(kanaKey(r.nameKana), 200),
+    searchAddress: cut(addressKey(r.address), 400),
+    searchPhone: r.phone ? cut(phoneKey(r.phone), 30) || null : null,
   };
 }
