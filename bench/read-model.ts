@@ -3,6 +3,7 @@
  * benchmarks: hundreds of thousands of cards without running their workflows.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { backfillSearchKeys } from '../src/callcenter/search-backfill.js';
 
 /** A seeded PRNG (mulberry32): the same queries on every run. */
 function prng(seed: number): () => number {
@@ -55,6 +56,8 @@ export async function seedReadModel(orm: MikroORM, count: number): Promise<void>
                  array['東陽','豊洲','大島','亀戸','扇橋','南砂'] as town) k`,
       [count],
     );
+    // The call center's search keys, as registration writes them.
+    await backfillSearchKeys((sql, params) => tx.execute(sql, params));
     await tx.execute(
       `with a as (
          select r.card_id, r.phone is not null as has_phone, r.residence_period_end,

@@ -58,6 +58,8 @@ async function signIn(baseUrl: string, username: string, password: string, totpS
   const sessionCsrf = /name="_csrf" value="([^"]+)"/.exec(await totpPage.text())![1];
   const done = await post('/login/totp', { _csrf: sessionCsrf, code: await WebAuthService.totp(totpSecret) });
   if (done.status !== 303) throw new Error(`sign-in failed: ${done.status}`);
+  // The session token is replaced after the second factor.
+  keep(done);
   return cookie();
 }
 
@@ -73,6 +75,19 @@ async function main(): Promise<void> {
     await seedReadModel(orm, CARDS);
     say(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const ids = (await orm.em.fork().execute<{ card_id: string }[]>(`select card_id from card tablesample system (1) limit ?`, [REQUESTS])).map((r) => r.card_id);
+    // The call center finds callers (R-4.2) as they give themselves: kana in hiragana with the birth
+    // date, the phone number, a part of the address, the surname alone (too many: asked to narrow).
+    const callers = await orm.em.fork().execute<{ name_kana: string; birth_date: string; phone: string | null; address: string }[]>(
+      `select name_kana, to_char(birth_date, 'YYYY/FMMM/FMDD') as birth_date, phone, address from card_resident tablesample system (1) limit ?`,
+      [REQUESTS],
+    );
+    const hira = (s: string) => s.replace(/[\u30a1-\u30f6]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x60));
+    const callcenterSearches = {
+      'kana (hiragana) + birth date': callers.map((c) => `/callcenter?name=${encodeURIComponent(hira(c.name_kana))}&birthDate=${encodeURIComponent(c.birth_date)}`),
+      phone: callers.filter((c) => c.phone).map((c) => `/callcenter?phone=${encodeURIComponent(c.phone!)}`),
+      'address part': callers.map((c) => `/callcenter?address=${encodeURIComponent(c.address.replace(/^江東区/, '').replace(/-\d+$/, ''))}`),
+      'surname alone (too many)': callers.map((c) => `/callcenter?name=${encodeURIComponent(c.name_kana.split(' ')[0])}`),
+    };
     await orm.close();
 
     // The pages need no Temporal server; the client connects lazily and is never used here.
@@ -103,16 +118,22 @@ async function main(): Promise<void> {
       const searchApi = p95(await timed(api.map((p) => baseUrl + p), { authorization: `Bearer ${token}` }));
       const cardPage = p95(await timed(ids.map((id) => `${baseUrl}/cards/${id}`), page));
       const dashboard = p95(await timed(Array.from({ length: REQUESTS }, () => `${baseUrl}/`), page));
+      const callcenter: [string, number, string, boolean][] = [];
+      for (const [name, urls] of Object.entries(callcenterSearches)) {
+        const ms = p95(await timed(urls.map((u) => baseUrl + u), page));
+        callcenter.push([`call center: ${name} p95`, ms, '≤ 300 ms', ms <= 300]);
+      }
 
       const rows: [string, number, string, boolean][] = [
         ['search page p95 (3 filters + sort)', searchPage, '≤ 300 ms', searchPage <= 300],
         ['card page p95', cardPage, '≤ 200 ms', cardPage <= 200],
         ['dashboard p95', dashboard, '≤ 500 ms', dashboard <= 500],
         ['same search through the API p95', searchApi, `page/API ratio ${(searchPage / searchApi).toFixed(2)}`, true],
+        ...callcenter,
       ];
       console.log(`\nStaff pages over HTTP, ${CARDS.toLocaleString()} cards, ${REQUESTS} requests each, signed-in ward session`);
-      console.log(`${'figure'.padEnd(40)} ${'measured'.padStart(10)}  target`);
-      for (const [name, ms, target, ok] of rows) console.log(`${name.padEnd(40)} ${`${ms.toFixed(1)} ms`.padStart(10)}  ${target}${ok ? '' : '  MISSED'}`);
+      console.log(`${'figure'.padEnd(52)} ${'measured'.padStart(10)}  target`);
+      for (const [name, ms, target, ok] of rows) console.log(`${name.padEnd(52)} ${`${ms.toFixed(1)} ms`.padStart(10)}  ${target}${ok ? '' : '  MISSED'}`);
     } finally {
       await app.close();
     }

@@ -22,6 +22,7 @@ import { TasksModule } from './tasks/tasks.module.js';
 import { CalendarModule } from './calendar/calendar.module.js';
 import { BookingModule } from './booking/booking.module.js';
 import { VenuesModule } from './venues/venues.module.js';
+import { CallCenterModule } from './callcenter/callcenter.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
 @Module({
@@ -60,6 +61,7 @@ import { TemporalModule } from './temporal/temporal.module.js';
     CalendarModule,
     BookingModule,
     VenuesModule,
+    CallCenterModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ErrorsFilter }],
 })

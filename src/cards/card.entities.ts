@@ -20,6 +20,11 @@ export const CardResident = defineEntity({
     nationality: p.string().length(60).nullable(),
     residencePeriodEnd: p.string().columnType('date').nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
+    /** The call center's search keys (src/callcenter/search-keys.ts), written with the resident. */
+    searchName: p.string().length(200).nullable(),
+    searchKana: p.string().length(200).nullable(),
+    searchAddress: p.string().length(400).nullable(),
+    searchPhone: p.string().length(30).nullable(),
   },
 });
 

@@ -5,6 +5,7 @@ import { type CardSnapshot, type CardStateName, type Route, STATE_LABELS } from 
 import type { CardInput, SearchQuery, SortKey } from './card.dto.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import type { VenueScope } from './venue-scope.js';
+import { residentKeys } from '../callcenter/search-keys.js';
 
 export interface ResidentView {
   name: string;
@@ -169,8 +170,9 @@ export class CardsRepository {
   /** Stores the residents of new cards; an existing card's data is never overwritten. */
   async insertResidents(cards: CardInput[]): Promise<void> {
     if (cards.length === 0) return;
-    const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+    const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
     const params = cards.flatMap((c) => [
+      ...((k) => [k.searchName, k.searchKana, k.searchAddress, k.searchPhone])(residentKeys(c.resident)),
       c.cardId,
       c.resident.name,
       c.resident.nameKana,
@@ -186,7 +188,7 @@ export class CardsRepository {
       new Date().toISOString(),
     ]);
     await this.em.fork().execute(
-      `insert into card_resident (card_id, name, name_kana, alphabet_name, common_name, name_category, birth_date, postal_code,
+      `insert into card_resident (search_name, search_kana, search_address, search_phone, card_id, name, name_kana, alphabet_name, common_name, name_category, birth_date, postal_code,
          address, phone, nationality, residence_period_end, created_at)
        values ${cards.map(() => row).join(', ')} on conflict (card_id) do nothing`,
       params,

@@ -7,7 +7,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 
-export const TASK_KINDS = ['transfer', 'prepare_card', 'mismatch'] as const;
+export const TASK_KINDS = ['transfer', 'prepare_card', 'mismatch', 'reissue'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
 export interface TaskView {

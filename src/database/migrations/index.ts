@@ -13,6 +13,7 @@ import { Migration20261126040000_app_role } from './Migration20261126040000_app_
 import { Migration20261126100000_booking_foundation } from './Migration20261126100000_booking_foundation.js';
 import { Migration20261126120000_slot_days } from './Migration20261126120000_slot_days.js';
 import { Migration20261126130000_booking } from './Migration20261126130000_booking.js';
+import { Migration20261126140000_callcenter } from './Migration20261126140000_callcenter.js';
 import { Migration20261126160000_venue_desk } from './Migration20261126160000_venue_desk.js';
 
 export const migrations: MigrationObject[] = [
@@ -29,5 +30,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261126100000_booking_foundation', class: Migration20261126100000_booking_foundation },
   { name: 'Migration20261126120000_slot_days', class: Migration20261126120000_slot_days },
   { name: 'Migration20261126130000_booking', class: Migration20261126130000_booking },
+  { name: 'Migration20261126140000_callcenter', class: Migration20261126140000_callcenter },
   { name: 'Migration20261126160000_venue_desk', class: Migration20261126160000_venue_desk },
 ];
