@@ -20,6 +20,7 @@ import { VenueScope, assertVenueFilter } from './venue-scope.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { CardsService } from './cards.service.js';
 import { MAX_SAVED_SEARCHES, SavedSearchesRepository } from './saved-searches.repository.js';
+import { ResidentLockRepository } from '../resident/resident-locks.js';
 
 type WebRequest = Request & { web: WebSessionContext };
 
@@ -93,6 +94,7 @@ export class CardPagesController {
     private readonly savedSearches: SavedSearchesRepository,
     @Inject(WARD_CONFIG) private readonly ward: WardConfig,
     forms: FormErrorRenderers,
+    private readonly residentLocks: ResidentLockRepository,
   ) {
     // A refused action draws the card page again (404 and 403 stay error pages that link back).
     forms.register(/^\/cards\/([A-Za-z0-9][A-Za-z0-9-]{0,31})\/actions\/([a-z_]{1,40})$/, async ({ req, res, params: [id, action], status, errors, input }) => {
@@ -250,6 +252,8 @@ export class CardPagesController {
       openKinds: detail.proposals.map((p) => ({ value: p.kind, label: PROPOSAL_LABELS[p.kind] })),
       venues: this.ward.venues,
       showHistory: isAuditor,
+      // The residents' pages locked this booking number after failed sign-ins (the call center answers the phone).
+      residentLockedUntil: ['callcenter', 'ward'].includes(req.web.user.role) ? await this.residentLocks.lockedUntilForCard(id) : undefined,
     });
   }
 
