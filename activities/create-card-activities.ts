@@ -6,6 +6,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Booking } from '../workflows/card-state-machine.js';
 import type { CardActivities, ClaimBookingInput, ProjectCardInput, ReportStuckInput } from './card.activities.js';
+import { assignBookingNumber, type SqlRunner } from '../src/booking/booking-number.js';
 
 /** What happens to a booking when the card lets go of it, by the action that did so. */
 const RELEASED_AS: Record<string, string> = {
@@ -14,6 +15,27 @@ const RELEASED_AS: Record<string, string> = {
   mark_documents_missing: 'documents_missing',
   issue: 'used',
 };
+
+/** Events after which a pickup card holds its booking number: its notice is being prepared (or it is booked). */
+const NUMBERED_BY = new Set(['receive_at_venue', 'mail_notice', 'mail_renotice', 'reserve']);
+
+/** The failure type of a claim on a slot without a free place: not retried, the API answers 409 SLOT_FULL. */
+export const SLOT_FULL = 'SLOT_FULL';
+
+/**
+ * Releases the card's active booking (status `as`) and gives its place back to the slot, in the
+ * caller's transaction. Answers how many bookings it released (0 or 1: one active booking per card).
+ */
+async function releaseActive(tx: SqlRunner, cardId: string, as: string): Promise<number> {
+  const released = await tx.execute<{ venue_id: string; starts_at: Date }[]>(
+    `update booking set status = ?, released_at = now() where card_id = ? and status = 'booked' returning venue_id, starts_at`,
+    [as, cardId],
+  );
+  for (const b of released) {
+    await tx.execute(`update slot set booked = greatest(booked - 1, 0), updated_at = now() where venue_id = ? and starts_at = ?`, [b.venue_id, b.starts_at]);
+  }
+  return released.length;
+}
 
 /**
  * SQL state classes of errors that no retry can cure, because the data itself is refused: data
@@ -37,6 +59,8 @@ async function refusing<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
+    // The activity's own refusals (a full slot) go through as they are.
+    if (e instanceof ApplicationFailure) throw e;
     const state = sqlState(e);
     if (state && REFUSED_CLASSES.includes(state.slice(0, 2))) {
       throw ApplicationFailure.create({ type: 'DATA_REFUSED', message: `PostgreSQL refused the ${what} (SQLSTATE ${state})`, nonRetryable: true });
@@ -52,11 +76,13 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
     async projectCard({ card, events }: ProjectCardInput): Promise<void> {
       const em = deps.orm.em.fork();
       await refusing("card's projection", () => em.transactional(async (tx) => {
+        // The card's booking number, from the moment its notice is prepared (kept through changes).
+        if (card.route === 'pickup' && events.some((e) => NUMBERED_BY.has(e.type))) await assignBookingNumber(tx, card.cardId);
         // The row only moves forward: a late retry of an older projection changes nothing.
         await tx.execute(
           `insert into card (card_id, route, state, seq, venue_id, late, proposal_kinds, received_at, notice_mailed_at,
              renoticed_at, issued_at, closed_at, expires_on, booking_number, snapshot, updated_at)
-           values (?, ?, ?, ?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ?, ?, ?::jsonb, now())
+           values (?, ?, ?, ?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ?, coalesce((select number from booking_number where card_id = ?), ?), ?::jsonb, now())
            on conflict (card_id) do update set route = excluded.route, state = excluded.state, seq = excluded.seq,
              venue_id = excluded.venue_id, late = excluded.late, proposal_kinds = excluded.proposal_kinds,
              notice_mailed_at = excluded.notice_mailed_at, renoticed_at = excluded.renoticed_at,
@@ -77,10 +103,12 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
             iso(card.issuedAt),
             iso(card.closedAt),
             card.expiresOn ?? null,
+            card.cardId,
             card.booking?.bookingNumber ?? null,
             JSON.stringify(card),
           ],
         );
+        let recorded = new Set<number>();
         if (events.length > 0) {
           const rows = events.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ');
           const params = events.flatMap((e) => [
@@ -96,17 +124,17 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
             e.reason ?? null,
             e.data ? JSON.stringify(e.data) : null,
           ]);
-          await tx.execute(
+          const inserted = await tx.execute<{ seq: number }[]>(
             `insert into card_event (card_id, seq, type, from_state, to_state, at, actor_user, actor_role, channel, reason, data)
-             values ${rows} on conflict (card_id, seq) do nothing`,
+             values ${rows} on conflict (card_id, seq) do nothing returning seq`,
             params,
           );
+          recorded = new Set(inserted.map((r) => Number(r.seq)));
         }
+        // A booking the card let go of (cancel, no-show, documents missing, issue, discard) is released
+        // with its slot's place, once: only when its event is recorded now (a retry changes nothing).
         for (const e of events) {
-          const released = e.data?.releasedBooking;
-          if (typeof released === 'string') {
-            await tx.execute(`update booking set status = ? where booking_number = ? and status = 'booked'`, [RELEASED_AS[e.type] ?? 'void', released]);
-          }
+          if (typeof e.data?.releasedBooking === 'string' && recorded.has(e.seq)) await releaseActive(tx, card.cardId, RELEASED_AS[e.type] ?? 'void');
         }
         // Recorded: the card is no longer stuck.
         await tx.execute(`delete from card_stuck where card_id = ?`, [card.cardId]);
@@ -122,25 +150,44 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
     },
 
     async claimBooking(input: ClaimBookingInput): Promise<Booking> {
-      return refusing('booking', async () => {
-        const em = deps.orm.em.fork();
-        const inserted = await em.execute<{ booking_number: string; venue_id: string; starts_at: Date; ends_at: Date }[]>(
-          `insert into booking (booking_number, card_id, request_id, venue_id, starts_at, ends_at)
-           values (nextval('booking_number_seq')::text, ?, ?, ?, ?, ?)
-           on conflict (request_id) do nothing
-           returning booking_number, venue_id, starts_at, ends_at`,
-          [input.cardId, input.requestId, input.venueId, input.startsAt, input.endsAt],
-        );
-        const row =
-          inserted[0] ??
-          (
-            await em.execute<{ booking_number: string; venue_id: string; starts_at: Date; ends_at: Date }[]>(
-              `select booking_number, venue_id, starts_at, ends_at from booking where request_id = ?`,
-              [input.requestId],
-            )
-          )[0];
-        return { bookingNumber: row.booking_number, venueId: row.venue_id, startsAt: new Date(row.starts_at).toISOString(), endsAt: new Date(row.ends_at).toISOString() };
+      type Row = { booking_number: string; venue_id: string; starts_at: Date; ends_at: Date };
+      const view = (r: Row): Booking => ({
+        bookingNumber: r.booking_number,
+        venueId: r.venue_id,
+        startsAt: new Date(r.starts_at).toISOString(),
+        endsAt: new Date(r.ends_at).toISOString(),
       });
+      return refusing('booking', () =>
+        deps.orm.em.fork().transactional(async (tx) => {
+          // Idempotent on the request: a retried claim answers the booking it made.
+          const before = await tx.execute<Row[]>(`select booking_number, venue_id, starts_at, ends_at from booking where request_id = ?`, [input.requestId]);
+          if (before[0]) return view(before[0]);
+          // The claim itself: one conditional update, never check-then-insert. The row lock makes
+          // concurrent claims on one slot wait for each other, and each sees the count the last left.
+          const slot = await tx.execute<{ ends_at: Date }[]>(
+            `update slot set booked = booked + 1, updated_at = now()
+              where venue_id = ? and starts_at = ? and open and booked < capacity returning ends_at`,
+            [input.venueId, input.startsAt],
+          );
+          if (!slot[0]) {
+            throw ApplicationFailure.create({
+              type: SLOT_FULL,
+              message: `SLOT_FULL: the slot ${input.venueId} ${input.startsAt} has no free place (or is closed)`,
+              nonRetryable: true,
+            });
+          }
+          // The card's other active booking (the one a change replaces, or one left by a claim whose
+          // projection failed) is released in the same transaction, with its slot's place.
+          await releaseActive(tx, input.cardId, 'changed');
+          const number = await assignBookingNumber(tx, input.cardId);
+          const row = await tx.execute<Row[]>(
+            `insert into booking (card_id, request_id, booking_number, venue_id, starts_at, ends_at)
+             values (?, ?, ?, ?, ?, ?) returning booking_number, venue_id, starts_at, ends_at`,
+            [input.cardId, input.requestId, number, input.venueId, input.startsAt, slot[0].ends_at],
+          );
+          return view(row[0]);
+        }),
+      );
     },
   };
 }

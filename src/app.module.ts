@@ -19,6 +19,7 @@ import { QaModule } from './qa/qa.module.js';
 import { ReportsModule } from './reports/reports.module.js';
 import { WorklistsModule } from './worklists/worklists.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
+import { BookingModule } from './booking/booking.module.js';
 import { ResidentModule } from './resident/resident.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
@@ -55,6 +56,7 @@ import { TemporalModule } from './temporal/temporal.module.js';
     AdminModule,
     HealthModule,
     TasksModule,
+    BookingModule,
     ResidentModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ErrorsFilter }],

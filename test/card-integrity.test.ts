@@ -94,8 +94,8 @@ describe('card integrity', () => {
 
     it('refuses a booking slot outside 2000..2100', async () => {
       const cardId = await registered();
-      const res = await act(cardId, 'reserve', { data: { startsAt: '0000-01-01T09:00:00Z', endsAt: '0000-01-01T09:30:00Z' } }, ward);
-      expect([res.status, fields(res)]).toEqual([400, ['data.startsAt', 'data.endsAt']]);
+      const res = await act(cardId, 'reserve', { data: { venueId: 'kuyakusho', startsAt: '0000-01-01T09:00:00Z' } }, ward);
+      expect([res.status, fields(res)]).toEqual([400, ['data.startsAt']]);
     });
 
     it('answers a change the database refuses with an error; the card is unchanged and takes the next action', async () => {

@@ -208,8 +208,9 @@ describe('card workflow with short timers', () => {
     const cardId = await register();
     recorded['no-show'] = cardId;
     await toNoticeMailed(cardId);
-    const start = new Date(Date.now() + 300);
-    const reserved = await ok(cardId, callcenter, 'reserve', { data: { startsAt: start.toISOString(), endsAt: new Date(start.getTime() + 700).toISOString() } });
+    // The ward books from today (a slot starting in 300 ms, 700 ms long).
+    const slot = await sys.slot('kuyakusho', new Date(Date.now() + 300), 700);
+    const reserved = await ok(cardId, ward, 'reserve', { data: slot });
     const bookingNumber = reserved.card.booking.bookingNumber;
     await waitForProposal(cardId, 'no_show');
     const confirmed = await ok(cardId, venue, 'confirm_no_show');

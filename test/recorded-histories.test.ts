@@ -76,10 +76,10 @@ describe('card stories on the production policy (scaled), recorded for replay', 
     }, 30_000, `${what} on ${cardId}`);
   const proposal = (cardId: string, kind: string) => waitFor(cardId, `${kind} proposal`, (r) => r.proposal_kinds.includes(kind));
   const finished = (cardId: string) => sys.client.workflow.getHandle(cardWorkflowId(cardId)).result();
-  const slot = () => {
-    // Ends soon (the no-show timer), with room for a slow request to arrive before the slot ends.
-    const start = Date.now() + 200;
-    return { data: { startsAt: new Date(start).toISOString(), endsAt: new Date(start + 1000).toISOString() } };
+  const slot = async () => {
+    // Ends soon (the no-show timer), with room for a slow request to arrive before the slot ends. The
+    // card is at its venue, so the call center may book at such short notice.
+    return { data: await sys.slot('kuyakusho', new Date(Date.now() + 200), 1000) };
   };
   const yesterday = () => new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
   const foreigner = { residencePeriodEnd: undefined as string | undefined, nationality: 'ベトナム', alphabetName: 'NGUYEN VAN AN' };
@@ -98,9 +98,9 @@ describe('card stories on the production policy (scaled), recorded for replay', 
     await sys.client.workflow.getHandle(cardWorkflowId(cardId)).signal(policyChangedSignal, { ...POLICY, renoticeAfterMs: 120 * DAY });
     await act(cardId, office, 'record_return', { reason: '宛所不明' });
     await act(cardId, callcenter, 'record_reissue_request', { reason: '転居先に届いていない' });
-    await act(cardId, callcenter, 'reserve', slot());
+    await act(cardId, callcenter, 'reserve', await slot());
     await act(cardId, callcenter, 'cancel_reservation');
-    await act(cardId, callcenter, 'reserve', slot());
+    await act(cardId, callcenter, 'reserve', await slot());
     await proposal(cardId, 'no_show');
     await act(cardId, venue, 'confirm_no_show');
     await proposal(cardId, 'renotice');
@@ -124,7 +124,7 @@ describe('card stories on the production policy (scaled), recorded for replay', 
     await act(cardId, office, 'mail_notice');
     await proposal(cardId, 'renotice');
     await act(cardId, ward, 'reject_proposal', { reason: '本人から連絡あり', data: { kind: 'renotice' } });
-    await act(cardId, callcenter, 'reserve', slot());
+    await act(cardId, callcenter, 'reserve', await slot());
     await proposal(cardId, 'no_show');
     await act(cardId, ward, 'reject_proposal', { reason: '来場を確認', data: { kind: 'no_show' } });
     await act(cardId, venue, 'mark_documents_missing', { reason: '本人確認書類なし' });
@@ -187,7 +187,7 @@ describe('card stories on the production policy (scaled), recorded for replay', 
     await act(cardId, venue, 'receive_at_venue');
     await act(cardId, office, 'mail_notice');
     const tomorrow = Date.now() + 86_400_000;
-    await act(cardId, callcenter, 'reserve', { data: { startsAt: new Date(tomorrow).toISOString(), endsAt: new Date(tomorrow + 1_800_000).toISOString() } });
+    await act(cardId, callcenter, 'reserve', { data: await sys.slot('kuyakusho', new Date(tomorrow), 1_800_000) });
     await act(cardId, callcenter, 'cancel_reservation');
     // Nothing is due for months: no proposal, and the card stays open (the history ends mid-run).
     await new Promise((r) => setTimeout(r, 300));

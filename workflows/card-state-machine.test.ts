@@ -31,7 +31,8 @@ const ALLOWED_FROM: Record<CardAction, CardStateName[]> = {
   mail_notice: ['at_venue'],
   record_return: ['notice_mailed', 'renoticed'],
   record_reissue_request: ['notice_mailed', 'notice_returned', 'renoticed', 'no_show'],
-  reserve: ['at_venue', ...PICKUP_WAITING],
+  // From reserved: a change of booking (another slot or venue), the same booking number.
+  reserve: ['at_venue', ...PICKUP_WAITING, 'reserved'],
   cancel_reservation: ['reserved'],
   issue: ['reserved', ...PICKUP_WAITING],
   mark_documents_missing: ['reserved', ...PICKUP_WAITING.filter((s) => s !== 'documents_missing')],
@@ -263,7 +264,8 @@ describe('card state machine: routes, roles, reasons, proposals, data', () => {
     expect(at('tomorrow', '2026-11-30T09:30:00+09:00')).toMatch(/data.startsAt/);
     expect(at('2026-11-30T10:00:00+09:00', '2026-11-30T09:30:00+09:00')).toMatch(/after data.startsAt/);
     expect(at('2026-11-20T09:00:00+09:00', '2026-11-20T09:30:00+09:00')).toMatch(/in the past/);
-    expect(check(c, { ...request('reserve'), data: { ...request('reserve').data, venueId: 'toyosu' } }, NOW)?.message).toMatch(/kept at venue kuyakusho/);
+    // Another venue than the card's is a booking there: the card moves (the API opens a transfer task).
+    expect(check(c, { ...request('reserve'), data: { ...request('reserve').data, venueId: 'toyosu' } }, NOW)).toBeUndefined();
   });
 
   it('checks each action\'s data by its schema: unknown keys, over-long or control-laden values are refused', () => {
@@ -302,6 +304,23 @@ describe('card state machine: what transitions record', () => {
     const cancelled = act(reserved, 'cancel_reservation');
     expect(cancelled.card).toMatchObject({ state: 'renoticed', booking: undefined });
     expect(cancelled.events[0].data).toEqual({ releasedBooking: '10000001' });
+  });
+
+  it('changes a booking: the state it was first booked from and the booking number are kept, a no-show proposal of the old slot is withdrawn', () => {
+    const first = { bookingNumber: '1234567890', venueId: 'kuyakusho', startsAt: '2026-11-30T00:00:00Z', endsAt: '2026-11-30T00:30:00Z' };
+    const second = { ...first, venueId: 'toyosu', startsAt: '2026-12-01T00:00:00Z', endsAt: '2026-12-01T00:30:00Z' };
+    const callcenter = { ...OFFICE, role: 'callcenter' as const };
+    const reserved = apply(card('no_show'), { ...request('reserve'), actor: callcenter }, NOW, { booking: first }).card;
+    const missed = { ...reserved, proposals: [{ kind: 'no_show' as const, openedAt: NOW, reason: 'timer' }] };
+    const changed = apply(missed, { ...request('reserve'), actor: callcenter }, NOW, { booking: second });
+    expect(changed.card).toMatchObject({ state: 'reserved', bookedFrom: 'no_show', booking: second, venueId: 'toyosu', proposals: [] });
+    expect(changed.events.map((e) => [e.type, e.fromState, e.toState])).toEqual([
+      ['reserve', 'reserved', 'reserved'],
+      ['proposal_withdrawn', 'reserved', 'reserved'],
+    ]);
+    expect(changed.events[0].data).toMatchObject({ bookingNumber: '1234567890', changedFrom: { venueId: 'kuyakusho', startsAt: first.startsAt } });
+    expect(changed.events[0].data).not.toHaveProperty('releasedBooking');
+    expect(act(changed.card, 'cancel_reservation').card).toMatchObject({ state: 'no_show', booking: undefined });
   });
 
   it('withdraws proposals that the new state makes moot, each with its own event', () => {

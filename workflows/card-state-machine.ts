@@ -202,6 +202,11 @@ export interface ActionDefinition {
   records: string;
   /** The action's `data` (zod, strict): the API refuses anything else with 400, the workflow checks it again. */
   data: z.ZodType<Record<string, unknown> | undefined>;
+  /**
+   * What the API takes where it differs from what the workflow checks (`reserve`: the slot key
+   * `{ venueId, startsAt }`; the edge resolves the slot and sends the workflow `data`).
+   */
+  edgeData?: z.ZodType<Record<string, unknown> | undefined>;
 }
 
 /** The longest reason an action records. */
@@ -213,6 +218,8 @@ export const reasonSchema = freeText(MAX_REASON);
 const NO_DATA = z.object({}).strict().optional();
 const VENUE_DATA = z.object({ venueId: venueIdSchema.optional() }).strict().optional();
 const SLOT_DATA = z.object({ startsAt: instantSchema, endsAt: instantSchema, venueId: venueIdSchema.optional() }).strict();
+/** A slot as the API names it: the venue and the slot's start (the edge resolves its end). */
+export const SLOT_KEY_DATA = z.object({ venueId: venueIdSchema, startsAt: instantSchema }).strict();
 const KIND_DATA = z.object({ kind: z.enum(PROPOSAL_KINDS) }).strict();
 
 const ALL_ROUTES = ROUTES;
@@ -278,11 +285,13 @@ export const ACTION_DEFINITIONS: Record<CardAction, ActionDefinition> = {
   reserve: def({
     action: 'reserve',
     label: '予約',
-    from: BOOKABLE,
+    // From `reserved` it is a change: another slot, at the same or another venue.
+    from: [...BOOKABLE, 'reserved'],
     routes: ['pickup'],
     roles: ['callcenter', 'venue', 'ward', 'resident'],
-    records: 'the booked slot and its booking number',
+    records: 'the booked slot and the card\'s booking number (a change: the slot it replaces)',
     data: SLOT_DATA,
+    edgeData: SLOT_KEY_DATA,
   }),
   cancel_reservation: def({
     action: 'cancel_reservation',
@@ -480,14 +489,12 @@ function checkData(card: CardSnapshot, input: ActionInput, now: number): string 
   const data = input.data ?? {};
   switch (input.action) {
     case 'reserve': {
-      const { startsAt, endsAt, venueId } = data as { startsAt: string; endsAt: string; venueId?: string };
+      // Another venue than the card's is allowed: the card moves there (the API opens a transfer task).
+      const { startsAt, endsAt } = data as { startsAt: string; endsAt: string; venueId?: string };
       const start = Date.parse(startsAt);
       const end = Date.parse(endsAt);
       if (!(end > start)) return 'data.endsAt must be after data.startsAt';
       if (end <= now) return 'data.endsAt is in the past';
-      if (venueId !== undefined && card.venueId !== undefined && venueId !== card.venueId) {
-        return `the card is kept at venue ${card.venueId}, not ${venueId}`;
-      }
       return undefined;
     }
     case 'ship_to_venue': {
@@ -666,10 +673,12 @@ export function apply(card: CardSnapshot, input: ActionInput & { actor: Actor },
       next.late = false;
       break;
     case 'reserve':
-      next.bookedFrom = card.state;
+      // A change keeps the state the card was first booked from.
+      next.bookedFrom = card.state === 'reserved' ? card.bookedFrom : card.state;
       next.booking = extra.booking;
       next.venueId = extra.booking?.venueId ?? card.venueId;
       if (extra.booking) data.bookingNumber = extra.booking.bookingNumber;
+      if (card.state === 'reserved' && card.booking) data.changedFrom = { venueId: card.booking.venueId, startsAt: card.booking.startsAt };
       break;
     case 'cancel_reservation':
     case 'confirm_no_show':
@@ -730,7 +739,9 @@ export function apply(card: CardSnapshot, input: ActionInput & { actor: Actor },
     },
   ];
   // Proposals that the new state makes moot are withdrawn, each with its own event.
-  for (const p of next.proposals.filter((p) => !proposalStillValid(next, p.kind))) {
+  // A change of booking also withdraws a no-show proposal of the slot it replaces.
+  const changed = input.action === 'reserve' && card.state === 'reserved';
+  for (const p of next.proposals.filter((p) => !proposalStillValid(next, p.kind) || (changed && p.kind === 'no_show'))) {
     next.proposals = next.proposals.filter((q) => q !== p);
     events.push({ seq: ++seq, type: 'proposal_withdrawn', fromState: to, toState: to, at: now, actor: SYSTEM_ACTOR, data: { kind: p.kind } });
   }

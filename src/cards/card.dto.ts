@@ -87,10 +87,10 @@ export const actionBodyDocSchema = z
   .object({
     reason: reasonSchema.optional(),
     data: z.union(
-      [...new Set(Object.values(ACTION_DEFINITIONS).map((d) => d.data))].map((schema) =>
+      [...new Set(Object.values(ACTION_DEFINITIONS).map((d) => d.edgeData ?? d.data))].map((schema) =>
         schema.meta({
           title: `data of ${Object.values(ACTION_DEFINITIONS)
-            .filter((d) => d.data === schema)
+            .filter((d) => (d.edgeData ?? d.data) === schema)
             .map((d) => d.action)
             .join(', ')}`,
         }),

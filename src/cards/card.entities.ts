@@ -72,15 +72,20 @@ export const BookingRecord = defineEntity({
   name: 'BookingRecord',
   tableName: 'booking',
   properties: {
-    bookingNumber: p.string().length(20).primary(),
+    /** Its own id: the booking number is the card's, the same through every change. */
+    id: p.bigint().primary().autoincrement(),
+    /** The card's booking number when it was booked. */
+    bookingNumber: p.string().length(20).nullable(),
+    /** One active (`booked`) booking per card: partial unique index `booking_one_active_per_card`. */
     cardId: p.string().length(32).index('booking_card_idx'),
     /** The reserve update's id: a retried claim finds its booking again. */
     requestId: p.string().length(200).unique('booking_request_id_key'),
     venueId: p.string().length(30),
     startsAt: p.datetime(),
     endsAt: p.datetime(),
-    /** booked, cancelled, no_show, documents_missing, used, void */
+    /** booked, changed (replaced by a change), cancelled, no_show, documents_missing, used, void */
     status: p.string().length(20).default('booked'),
     createdAt: p.datetime().defaultRaw('now()'),
+    releasedAt: p.datetime().nullable(),
   },
 });

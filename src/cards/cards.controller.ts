@@ -1,4 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { BookingService } from '../booking/booking.service.js';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { safeRandomUUID } from '../common/my-number.js';
@@ -40,6 +42,7 @@ export class CardsController {
     private readonly service: CardsService,
     private readonly exporter: CardExportService,
     private readonly accessLog: AccessLogService,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   @Post('cards')
@@ -146,8 +149,8 @@ export class CardsController {
   @ApiOperation({
     summary: 'Take an action on a card; retried requests with the same Idempotency-Key apply once',
     description: `Each action takes its own \`data\` (anything else is refused with 400 VALIDATION_FAILED):\n\n${ACTIONS.map(
-      (a) => `- \`${a}\`: ${JSON.stringify(json(ACTION_DEFINITIONS[a].data))}`,
-    ).join('\n')}\n\nA venueId must be one of the ward's configured venues. A key reused for another card, action or body is refused with 422 IDEMPOTENCY_KEY_REUSED.`,
+      (a) => `- \`${a}\`: ${JSON.stringify(json(ACTION_DEFINITIONS[a].edgeData ?? ACTION_DEFINITIONS[a].data))}`,
+    ).join('\n')}\n\nA venueId must be one of the ward's configured venues. \`reserve\` takes a slot (venue and start): a full slot is 409 SLOT_FULL with the nearest free slots, a day too soon 422 TOO_SOON; on a reserved card it changes the booking (same booking number). A key reused for another card, action or body is refused with 422 IDEMPOTENCY_KEY_REUSED.`,
   })
   @ApiCardId()
   @ApiParam({ name: 'action', enum: ACTIONS })
@@ -166,9 +169,16 @@ export class CardsController {
     if (!name.success) throw new CardsException(CardsErrorCode.UNKNOWN_ACTION, `no action ${action}: one of ${ACTIONS.join(', ')}`);
     const input = parseOrThrow(actionBodySchema, body ?? {});
     // The action's own data, by its schema in the state machine's table (the service checks the venue).
-    parseOrThrow(ACTION_DEFINITIONS[name.data].data, input.data, 'data');
+    const def = ACTION_DEFINITIONS[name.data];
+    const data = parseOrThrow(def.edgeData ?? def.data, input.data, 'data');
     const idempotencyKey = parseOrThrow(idempotencyKeySchema.optional(), key, 'Idempotency-Key') ?? safeRandomUUID();
-    const result = await this.service.act(id, name.data, input, user, idempotencyKey, 'api');
+    // A booking goes through the booking service: the slot key resolved to the slot, the booker's rules.
+    const result =
+      name.data === 'reserve'
+        ? await this.moduleRef
+            .get(BookingService, { strict: false })
+            .book(id, { venueId: String(data!.venueId), startsAt: String(data!.startsAt) }, { kind: 'staff', user, channel: 'api' }, idempotencyKey)
+        : await this.service.act(id, name.data, input, user, idempotencyKey, 'api');
     await this.accessLog.record({ user, kind: 'change', cardIds: [id], detail: name.data, channel: 'api', ip: req.ip, requestId: requestId(req) });
     return presentActionResult(result);
   }

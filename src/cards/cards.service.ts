@@ -241,16 +241,37 @@ export class CardsService {
     if (scope.restricted && !(await this.cards.findView(scope, cardId))) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
     // Every channel (API, pages, bulk jobs): a venue must be one the ward configured.
     this.checkVenue(body.data?.venueId, 'data.venueId');
-    const fresh = await this.checkFingerprint(user, idempotencyKey, cardId, action, body);
+    return this.send(cardId, action, body, { userId: user.username, role, channel }, user.id, idempotencyKey, scope);
+  }
+
+  /**
+   * A resident's action (booking pages): the resident signed in with the card's booking number,
+   * which scopes the idempotency key as a user id does for staff. Recorded with channel resident-web.
+   */
+  async actAsResident(cardId: string, action: CardAction, body: { reason?: string; data?: Record<string, unknown> }, bookingNumber: string, idempotencyKey: string): Promise<CardActionResult> {
+    if (!rolesFor(action).includes('resident')) throw new AuthException(AuthErrorCode.FORBIDDEN, `a resident may not ${action}`);
+    return this.send(cardId, action, body, { userId: `resident:${bookingNumber}`, role: 'resident', channel: 'resident-web' }, `resident:${bookingNumber}`, idempotencyKey, VenueScope.of({ id: '', username: '', role: 'ward' }));
+  }
+
+  private async send(
+    cardId: string,
+    action: CardAction,
+    body: { reason?: string; data?: Record<string, unknown> },
+    actor: { userId: string; role: ActorRole; channel: Channel },
+    scopeId: string,
+    idempotencyKey: string,
+    scope: VenueScope,
+  ): Promise<CardActionResult> {
+    const fresh = await this.checkFingerprint({ id: scopeId }, idempotencyKey, cardId, action, body);
     const handle = this.client.workflow.getHandle(cardWorkflowId(cardId));
     try {
       // Bounded: a card whose worker is down answers 503 rather than holding the request for ever;
       // the Update may still be applied later, and a retry with the same key gets its answer.
       return await this.client.withDeadline(Date.now() + this.config.ACTION_TIMEOUT_MS, () =>
         handle.executeUpdate(cardActionUpdate, {
-          args: [{ action, actor: { userId: user.username, role, channel }, reason: body.reason || undefined, data: body.data }],
+          args: [{ action, actor, reason: body.reason || undefined, data: body.data }],
           // Scoped by user, so that two users' keys can never collide.
-          updateId: `${user.id}:${idempotencyKey}`,
+          updateId: `${scopeId}:${idempotencyKey}`,
         }),
       );
     } catch (e) {
@@ -258,7 +279,7 @@ export class CardsService {
       // Refused, so nothing was applied: the key is free again (a form sent again after a fix). Not
       // after a timeout: that Update may still be applied, so its key stays bound to this request.
       if (fresh && mapped instanceof CardsException && mapped.code !== CardsErrorCode.WORKFLOW_UNAVAILABLE) {
-        await this.em.fork().execute(`delete from idempotency_fingerprint where user_id = ? and key = ?`, [user.id, idempotencyKey]);
+        await this.em.fork().execute(`delete from idempotency_fingerprint where user_id = ? and key = ?`, [scopeId, idempotencyKey]);
       }
       throw mapped;
     }
@@ -269,7 +290,7 @@ export class CardsService {
    * first request's answer. The first use of a key stores a fingerprint of what it asked for
    * (card, action, body); a later use with another fingerprint is refused with 422.
    */
-  private async checkFingerprint(user: AuthUser, key: string, cardId: string, action: CardAction, body: { reason?: string; data?: Record<string, unknown> }): Promise<boolean> {
+  private async checkFingerprint(user: { id: string }, key: string, cardId: string, action: CardAction, body: { reason?: string; data?: Record<string, unknown> }): Promise<boolean> {
     const hash = createHash('sha256')
       .update(canonical({ cardId, action, reason: body.reason || undefined, data: body.data }))
       .digest('hex');

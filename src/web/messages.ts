@@ -83,6 +83,18 @@ function invalidData(message: string): PageError {
   return { field: field && FIELD_LABELS[field] ? field : undefined, message: '入力された内容では記録できません。入力を確かめてください。' };
 }
 
+/** Booking's refusals (BookingErrorCode), for the staff pages. */
+const BOOKING_MESSAGES: Record<string, string> = {
+  SLOT_FULL: 'この枠は満員になりました。近い空き枠から選び直してください。',
+  SLOT_NOT_FOUND: 'その会場・時間の予約枠はありません。空き枠の一覧から選んでください。',
+  SLOT_CLOSED: 'この枠は会場の休館などにより閉じられました。別の枠を選んでください。',
+  SLOT_PAST: 'この枠の時間は過ぎています。これからの枠を選んでください。',
+  TOO_SOON: '予約できるのは4開庁日後からです。それ以降の日を選んでください。',
+  CARD_NOT_AT_VENUE: '3開庁日以内の予約は、カードがその会場に届いている場合に限られます。4開庁日後以降の日を選ぶか、カードのある会場を選んでください。',
+  CARD_NOT_BOOKABLE: 'このカードは予約できません（交付時来庁方式のカードではないか、予約番号が一致しません）。',
+  BAD_RANGE: '期間の指定が正しくありません。',
+};
+
 /** Page messages for the errors a clerk can meet, by the stable code. */
 const BY_CODE: Record<string, string> = {
   CARD_NOT_FOUND: 'カードが見つかりません。カード番号を確かめて、カード検索から探してください。',
@@ -96,6 +108,7 @@ const BY_CODE: Record<string, string> = {
   WORKFLOW_UNAVAILABLE: 'カードの処理が一時的に行えません。しばらく待ってからもう一度送ってください。',
   BAD_CURSOR: 'ページ送りの指定が正しくありません。最初のページから開き直してください。',
   TOO_MANY_CARDS: '一度に扱えるカードの数を超えています。分けて送ってください。',
+  ...BOOKING_MESSAGES,
   INTERNAL_ERROR: 'システムで問題が起きました。記録されています。時間をおいてもう一度行い、続く場合は問い合わせ番号を添えて連絡してください。',
 };
 

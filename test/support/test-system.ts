@@ -2,6 +2,7 @@
  * A whole system for one test file, on the shared real PostgreSQL and Temporal server: a card worker
  * on the file's own task queue, and the HTTP API listening on a free port.
  */
+import { addBusinessDays, tokyoDate } from '../../src/calendar/business-days.js';
 import { randomUUID } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -137,6 +138,21 @@ export class TestSystem {
     return this.orm.em.fork().execute(query, params) as Promise<T[]>;
   }
 
+  /**
+   * A booking slot (normally made by the calendar's generator): `venueId`, start, length and
+   * capacity; an existing slot is left as it is. Answers the slot key the reserve action takes.
+   */
+  async slot(venueId: string, startsAt: Date | string, lengthMs = 30 * 60_000, capacity = 5): Promise<{ venueId: string; startsAt: string }> {
+    const start = new Date(startsAt);
+    await this.sql(`insert into slot (venue_id, starts_at, ends_at, capacity) values (?, ?, ?, ?) on conflict do nothing`, [
+      venueId,
+      start.toISOString(),
+      new Date(start.getTime() + lengthMs).toISOString(),
+      capacity,
+    ]);
+    return { venueId, startsAt: start.toISOString() };
+  }
+
   private owner?: MikroORM;
   /** SQL as the schema's owner (MIGRATION_DATABASE_URL): for test-only triggers the application's role may not create. */
   async ownerSql<T = Record<string, any>>(query: string, params: unknown[] = []): Promise<T[]> {
@@ -193,4 +209,13 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/**
+ * A start far enough ahead for anyone to book (R-4.3: 4 business days): `businessDays` business days
+ * from today (Tokyo), at `time` Tokyo time, plus `offsetMinutes` so that tests do not share slots.
+ */
+export function bookableStart(businessDays = 6, time = '10:00', offsetMinutes = 0): Date {
+  const day = addBusinessDays(tokyoDate(), businessDays);
+  return new Date(Date.parse(`${day}T${time}:00+09:00`) + offsetMinutes * 60_000);
 }
