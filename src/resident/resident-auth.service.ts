@@ -93,14 +93,14 @@ export class ResidentAuthService {
     if (!token || token.length > 100) return undefined;
     const [row] = await this.em
       .fork()
-      .execute<{ id: string; card_id: string; booking_number: string; csrf_token: string; idle: boolean; over: boolean; ended: boolean; touch: boolean }[]>(
-        `select id, card_id, booking_number, csrf_token, ended_at is not null ended, now() >= expires_at over,
+      .execute<{ id: string; card_id: string; booking_number: string; csrf_token: string; idle: boolean; too_old: boolean; ended: boolean; touch: boolean }[]>(
+        `select id, card_id, booking_number, csrf_token, ended_at is not null ended, now() >= expires_at too_old,
                 now() - last_seen_at >= make_interval(mins => ?) idle, now() - last_seen_at > interval '1 minute' touch
            from resident_session where id = ?`,
         [this.config.session.idleMinutes, sha256(token)],
       );
     if (!row || row.ended) return undefined;
-    if (row.idle || row.over) {
+    if (row.idle || row.too_old) {
       await this.end(row.id);
       return 'expired';
     }

@@ -20,7 +20,7 @@ import { APP_CONFIG, WARD_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { WardConfig } from '../config/ward-config.js';
 import { ACTION_DEFINITIONS, type CardStateName } from '../../workflows/card-state-machine.js';
-import { type BookingPort, RESIDENT_BOOKING, type ResidentBooker, type SlotView } from './booking-port.js';
+import { type Booker, BookingService, type SlotView } from '../booking/booking.service.js';
 import { LANGUAGES, type Language, RESIDENT_PREFIX, type ResidentConfig } from './resident-config.js';
 import { HTML_LANG, LANGUAGE_COOKIE, LANGUAGE_NAMES, chooseLanguage, formatDay, formatMonth, formatSlotTime, translator } from './resident-i18n.js';
 import { type ResidentSession, ResidentAuthService } from './resident-auth.service.js';
@@ -102,7 +102,7 @@ export class ResidentPagesController {
   constructor(
     private readonly auth: ResidentAuthService,
     private readonly em: EntityManager,
-    @Inject(RESIDENT_BOOKING) private readonly booking: BookingPort,
+    private readonly booking: BookingService,
     @Inject(RESIDENT_CONFIG) private readonly config: ResidentConfig,
     @Inject(APP_CONFIG) private readonly app: AppConfig,
     @Inject(WARD_CONFIG) private readonly ward: WardConfig,
@@ -128,7 +128,7 @@ export class ResidentPagesController {
     if (typeof sent !== 'string' || !safeEqual(sent, session.csrfToken)) throw new AuthException(AuthErrorCode.CSRF, 'the form expired; open it again');
   }
 
-  private booker(session: ResidentSession): ResidentBooker {
+  private booker(session: ResidentSession): Booker {
     return { kind: 'resident', bookingNumber: session.bookingNumber, channel: 'resident-web' };
   }
 
@@ -350,7 +350,7 @@ export class ResidentPagesController {
     const t = translator(lang);
     const slot = refusal ? undefined : await this.findSlot(venueId, start);
     const current = await this.booking.currentBooking(session.cardId);
-    const problem = refusal ?? (slot ? undefined : { message: t('error.SLOT_FULL'), nearest: await this.nearest(venueId, start) });
+    const problem = refusal ?? (slot ? undefined : { message: t('error.SLOT_FULL'), nearest: await this.nearest(venueId, start, session) });
     this.render(
       req,
       res,
@@ -373,10 +373,9 @@ export class ResidentPagesController {
     );
   }
 
-  /** Up to five free slots of the venue from that day on, for a slot that filled up meanwhile. */
-  private async nearest(venueId: string, start: string): Promise<SlotView[]> {
-    const day = tokyoDate(new Date(start));
-    return (await this.booking.freeSlots(venueId, day, addDays(day, 14))).filter((s) => s.free > 0).slice(0, 5);
+  /** Up to five free slots of the venue nearest to the one that filled up meanwhile. */
+  private nearest(venueId: string, start: string, session: ResidentSession): Promise<SlotView[]> {
+    return this.booking.nearest(venueId, start, this.booking.earliestDate(this.booker(session)));
   }
 
   @Post('book')
@@ -409,6 +408,8 @@ export class ResidentPagesController {
       case 'TOO_SOON':
         return { message: t('error.TOO_SOON', { date: details?.earliest ? formatDay(details.earliest, lang) : '' }), nearest: [] };
       case 'SLOT_NOT_FOUND':
+      case 'SLOT_CLOSED':
+      case 'SLOT_PAST':
         return { message: t('error.SLOT_NOT_FOUND'), nearest: [] };
       case 'CARD_NOT_AT_VENUE':
         return { message: t('error.CARD_NOT_AT_VENUE'), nearest: [] };

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { Module, type OnModuleInit } from '@nestjs/common';
 import hbs from 'hbs';
 import { AuthModule } from '../auth/auth.module.js';
-import { RESIDENT_BOOKING } from './booking-port.js';
 import { loadResidentConfig } from './resident-config.js';
 import { isLanguage, translator } from './resident-i18n.js';
 import { ResidentAuthService } from './resident-auth.service.js';
@@ -12,13 +11,12 @@ import { ResidentLocksModule } from './resident-locks.js';
 import { ResidentPagesController } from './resident-pages.controller.js';
 import { RESIDENT_CONFIG } from './resident.tokens.js';
 import { BookingModule } from '../booking/booking.module.js';
-import { BookingService } from '../booking/booking.service.js';
 
 /** The residents' pages (`/booking`): sign-in with the booking number, booking in four languages. */
 @Module({
   imports: [AuthModule, BookingModule, ResidentLocksModule],
   controllers: [ResidentPagesController],
-  providers: [ResidentAuthService, { provide: RESIDENT_CONFIG, useFactory: () => loadResidentConfig() }, { provide: RESIDENT_BOOKING, useExisting: BookingService }],
+  providers: [ResidentAuthService, { provide: RESIDENT_CONFIG, useFactory: () => loadResidentConfig() }],
 })
 export class ResidentModule implements OnModuleInit {
   onModuleInit(): void {
