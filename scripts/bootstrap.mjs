@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Provisions what the project needs, then runs one of its commands: `start`, `test`, `cli`, `bench-cards`, `bench-ui`, `bench-history`, `drill`.
+// Provisions what the project needs, then runs one of its commands: `start`, `test`, `cli`, `bench-cards`, `bench-ui`, `bench-history`, `bench-booking`, `drill`.
 // Node built-ins only: this runs before the dependencies are installed, on whatever Node the machine has.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -221,6 +221,10 @@ switch (command) {
     build();
     process.exit(run(node, ['--enable-source-maps', 'dist/bench/ui.bench.js', ...rest], { env }));
     break;
+  case 'bench-booking':
+    build();
+    process.exit(run(node, ['--enable-source-maps', 'dist/bench/booking.bench.js', ...rest], { env }));
+    break;
   case 'bench-history':
     build();
     process.exit(run(node, ['--enable-source-maps', 'dist/bench/history.bench.js', ...rest], { env }));
@@ -247,6 +251,6 @@ switch (command) {
     process.exit(ensureSchemathesis() ? 0 : 1);
     break;
   default:
-    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui, bench-history, drill, provision`);
+    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui, bench-history, bench-booking, drill, provision`);
     process.exit(2);
 }

@@ -4,6 +4,7 @@
  * card's booking number.
  */
 import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../src/common/my-number.js';
 import { TestSystem, aCard, bookableStart } from './support/test-system.js';
 import { BookingService } from '../src/booking/booking.service.js';
 import { assignBookingNumber, dammDigit } from '../src/booking/booking-number.js';
@@ -25,7 +26,7 @@ describe('booking a pickup slot', () => {
     await sys.stop();
   });
 
-  const act = (cardId: string, token: string, action: string, body: unknown = {}, key = randomUUID()) =>
+  const act = (cardId: string, token: string, action: string, body: unknown = {}, key = safeRandomUUID()) =>
     sys.http('POST', `/api/cards/${cardId}/actions/${action}`, { token, body, headers: { 'idempotency-key': key } });
   const must = async (cardId: string, token: string, action: string, body: unknown = {}) => {
     const res = await act(cardId, token, action, body);
@@ -81,7 +82,7 @@ describe('booking a pickup slot', () => {
     const rows = await sys.sql<{ n: string }>(`select count(*) as n from booking where venue_id = ? and starts_at = ? and status = 'booked'`, [hot.venueId, hot.startsAt]);
     expect(Number(rows[0].n)).toBe(5);
     // The cards refused are as they were (at the venue, no booking).
-    const states = await sys.sql<{ state: string; n: string }>(`select state, count(*) as n from card where card_id = any(?) group by state order by state`, [ids]);
+    const states = await sys.sql<{ state: string; n: string }>(`select state, count(*) as n from card where card_id in (?) group by state order by state`, [ids]);
     expect(states.map((s) => [s.state, Number(s.n)])).toEqual([
       ['at_venue', 195],
       ['reserved', 5],
@@ -92,7 +93,7 @@ describe('booking a pickup slot', () => {
     const [id] = await cardsAtVenue(1);
     const slots = await Promise.all([0, 30, 60, 90, 120].map((m) => sys.slot('kuyakusho', bookableStart(8, '13:00', m), 30 * 60_000, 100)));
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => act(id, callcenter, 'reserve', { data: slots[i % 5] })));
-    expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
+    expect(answers.filter((a) => a.status !== 200).map((a) => a.text)).toEqual([]);
     expect(await active(id)).toHaveLength(1);
     const booked = await Promise.all(slots.map(slotRow));
     expect(booked.reduce((n, s) => n + s.booked, 0)).toBe(1);
@@ -164,10 +165,10 @@ describe('booking a pickup slot', () => {
     const onTime = await sys.slot('kuyakusho', new Date(`${earliest}T16:00:00+09:00`));
     // A resident: only from the earliest day.
     const resident = { kind: 'resident' as const, bookingNumber: number, channel: 'resident-web' as const };
-    await expect(booking.book(atVenue, soon, resident, randomUUID())).rejects.toMatchObject({ code: 'TOO_SOON', details: { earliest } });
+    await expect(booking.book(atVenue, soon, resident, safeRandomUUID())).rejects.toMatchObject({ code: 'TOO_SOON', details: { earliest } });
     // Another card's number is not this card's.
-    await expect(booking.book(atVenue, onTime, { ...resident, bookingNumber: '1000000000' }, randomUUID())).rejects.toMatchObject({ code: 'CARD_NOT_BOOKABLE' });
-    const byResident = await booking.book(atVenue, onTime, resident, randomUUID());
+    await expect(booking.book(atVenue, onTime, { ...resident, bookingNumber: '1000000000' }, safeRandomUUID())).rejects.toMatchObject({ code: 'CARD_NOT_BOOKABLE' });
+    const byResident = await booking.book(atVenue, onTime, resident, safeRandomUUID());
     expect(byResident.events[0].actor).toEqual({ userId: `resident:${number}`, role: 'resident', channel: 'resident-web' });
     await must(atVenue, callcenter, 'cancel_reservation');
     // Over HTTP: a venue's staff book today only (walk-ins), not tomorrow.
@@ -195,8 +196,13 @@ describe('booking a pickup slot', () => {
     expect([full.status, full.json.error.code]).toEqual([409, 'SLOT_FULL']);
   });
 
-  it('refuses an unknown slot, and a slot key the schema does not take', async () => {
+  it('refuses an unknown slot, a slot key the schema does not take, a role that may not book and another venue\'s card', async () => {
     const [id] = await cardsAtVenue(1);
+    const soon = await sys.slot('kuyakusho', new Date(Date.now() + 86_400_000), 30 * 60_000, 2);
+    const byOffice = await act(id, office, 'reserve', { data: soon });
+    expect([byOffice.status, byOffice.json.error.code]).toEqual([403, 'FORBIDDEN']);
+    const byOtherVenue = await act(id, toyosuVenue, 'reserve', { data: soon });
+    expect([byOtherVenue.status, byOtherVenue.json.error.code]).toEqual([404, 'CARD_NOT_FOUND']);
     const none = await act(id, callcenter, 'reserve', { data: { venueId: 'kuyakusho', startsAt: '2031-01-06T09:07:00+09:00' } });
     expect([none.status, none.json.error.code]).toEqual([404, 'SLOT_NOT_FOUND']);
     const endsAt = await act(id, callcenter, 'reserve', { data: { venueId: 'kuyakusho', startsAt: '2031-01-06T09:00:00+09:00', endsAt: '2031-01-06T09:30:00+09:00' } });
@@ -243,7 +249,7 @@ describe('booking numbers', () => {
     const got = await em.transactional((tx) => assignBookingNumber(tx, cardId, () => draws.shift()!));
     expect(got).toBe(fresh);
     expect(draws).toEqual([]);
-    const rows = await sys.sql<{ number: string; card_id: string | null; source: string }>(`select number, card_id, source from booking_number where number = any(?) order by number`, [[legacyNumber, fresh]]);
+    const rows = await sys.sql<{ number: string; card_id: string | null; source: string }>(`select number, card_id, source from booking_number where number in (?, ?) order by number`, [legacyNumber, fresh]);
     expect(rows).toEqual(
       [
         { number: legacyNumber, card_id: null, source: 'legacy' },

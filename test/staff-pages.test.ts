@@ -9,7 +9,8 @@ import { LOCK_AFTER_FAILURES } from '../src/auth/web-auth.service.js';
 import { ACTIONS, ACTION_DEFINITIONS, type CardAction } from '../workflows/card-state-machine.js';
 import { actionButtonLabel } from '../src/web/messages.js';
 import { accessibilityViolations, launchBrowser, screenshot, signIn } from './support/browser.js';
-import { TestSystem, aCard, eventually } from './support/test-system.js';
+import { TestSystem, aCard, bookableStart, eventually } from './support/test-system.js';
+import { tokyoDate } from '../src/calendar/business-days.js';
 
 describe('staff workplace in Chromium', () => {
   let sys: TestSystem;
@@ -255,7 +256,6 @@ describe('staff workplace in Chromium', () => {
   };
   const toVenue = ['inspect', 'ship_to_venue', 'receive_at_venue'];
   /** A datetime-local value in Asia/Tokyo, `days` from today at `hhmm`. */
-  const tokyoSlot = (days: number, hhmm: string) => `${new Date(Date.now() + 9 * 3_600_000 + days * 86_400_000).toISOString().slice(0, 10)}T${hhmm}`;
 
   it('shows a conflict with a colleague on the card page, in Japanese, with the state now and the actions now possible', async () => {
     const cardId = await cardAt([]);
@@ -282,7 +282,7 @@ describe('staff workplace in Chromium', () => {
     expect(await accessibilityViolations(mine)).toEqual([]);
   });
 
-  it('keeps what was typed and shows each form error beside its field: a blank reason, a booking that ends before it starts, a My Number', async () => {
+  it('keeps what was typed and shows each form error beside its field: a blank reason, a slot that filled meanwhile, a My Number', async () => {
     const cardId = await cardAt(toVenue);
     const page = await newPage();
     await signIn(page, sys.baseUrl, await sys.webUser('office'));
@@ -305,19 +305,23 @@ describe('staff workplace in Chromium', () => {
     expect(await page.content()).not.toMatch(/1234\s*5678\s*9018/);
     expect((await sys.sql(`select state from card where card_id = ?`, [cardId]))[0].state).toBe('at_venue');
 
-    // A booking that ends before it starts keeps both times.
+    // A slot chosen on the page that fills before the booking is sent: refused beside the time, the day kept.
+    const start = bookableStart(7, '10:00', Math.floor(Math.random() * 300));
+    const slot = await sys.slot('kuyakusho', start, 30 * 60_000, 1);
+    const day = tokyoDate(start);
     const caller = await newPage();
     await signIn(caller, sys.baseUrl, await sys.webUser('callcenter'));
     await caller.goto(`${sys.baseUrl}/cards/${cardId}`);
+    await caller.getByRole('form', { name: '予約の空き枠を探す' }).getByLabel('日').fill(day);
+    await caller.getByRole('form', { name: '予約の空き枠を探す' }).getByRole('button', { name: '空き枠を表示' }).click();
     const reserve = () => caller.getByRole('form', { name: '予約', exact: true });
-    await reserve().getByLabel('開始日時').fill(tokyoSlot(3, '10:00'));
-    await reserve().getByLabel('終了日時').fill(tokyoSlot(3, '09:30'));
+    await reserve().getByLabel(/^時間/).selectOption(`${slot.venueId}|${slot.startsAt}`);
+    await sys.sql(`update slot set capacity = 0 where venue_id = ? and starts_at = ?`, [slot.venueId, slot.startsAt]);
     await reserve().getByRole('button').click();
     await caller.getByText('「予約」を記録できませんでした').waitFor();
-    expect(await reserve().locator('.field-error').textContent()).toContain('終了日時が開始日時より前です');
-    expect(await caller.getByRole('alert').getByRole('link', { name: /終了日時が開始日時より前です/ }).getAttribute('href')).toMatch(/^#endsAt-/);
-    expect(await reserve().getByLabel('開始日時').inputValue()).toBe(tokyoSlot(3, '10:00'));
-    expect(await reserve().getByLabel('終了日時').inputValue()).toBe(tokyoSlot(3, '09:30'));
+    expect(await reserve().locator('.field-error').textContent()).toContain('この枠は満員になりました');
+    expect(await caller.getByRole('alert').getByRole('link', { name: /この枠は満員になりました/ }).getAttribute('href')).toMatch(/^#slot-/);
+    expect(await reserve().locator('label[for^="slot-"]').textContent()).toContain(`${day}`);
     expect(await accessibilityViolations(caller)).toEqual([]);
     await screenshot(caller, 'card-form-error');
   });
@@ -476,14 +480,21 @@ describe('staff workplace in Chromium', () => {
     const page = await newPage();
     await signIn(page, sys.baseUrl, await sys.webUser('callcenter'));
     await page.goto(`${sys.baseUrl}/cards/${cardId}`);
+    // The slot choice: a venue and a day, then a free time of that day (no script needed).
+    const start = bookableStart(8, '10:00', 30 * Math.floor(Math.random() * 12));
+    await sys.slot('toyosu', start);
+    const search = page.getByRole('form', { name: '予約の空き枠を探す' });
+    await search.getByLabel('会場').selectOption('toyosu');
+    await search.getByLabel('日').fill(tokyoDate(start));
+    await search.getByRole('button', { name: '空き枠を表示' }).click();
     const reserve = page.getByRole('form', { name: '予約', exact: true });
-    await reserve.getByLabel('開始日時').fill(tokyoSlot(2, '10:00'));
-    await reserve.getByLabel('終了日時').fill(tokyoSlot(2, '10:30'));
+    await reserve.getByLabel(/^時間/).selectOption({ value: `toyosu|${start.toISOString()}` });
     await reserve.getByRole('button').click();
     await page.getByText('「予約」を記録しました').waitFor();
     const booking = (await page.locator('dl.facts').first().textContent())!;
-    const day = tokyoSlot(2, '10:00').slice(0, 10).replaceAll('-', '/');
-    expect(booking).toMatch(new RegExp(`予約${day}（[日月火水木金土]）10:00〜10:30江東区役所 2階（予約番号 \\d+）`));
+    const day = tokyoDate(start).replaceAll('-', '/');
+    const hhmm = (d: Date) => new Date(d.getTime() + 9 * 3_600_000).toISOString().slice(11, 16);
+    expect(booking).toMatch(new RegExp(`予約${day}（[日月火水木金土]）${hhmm(start)}〜${hhmm(new Date(start.getTime() + 1_800_000))}豊洲.*（予約番号 \\d{10}）`));
     expect(await page.getByRole('form', { name: '予約を取消' }).getByRole('button').textContent()).toBe('予約を取消');
   });
 

@@ -15,7 +15,9 @@ import { CardsService } from '../cards/cards.service.js';
 import { CardsErrorCode, CardsException } from '../cards/cards.exception.js';
 import { TasksRepository } from '../tasks/tasks.repository.js';
 import type { CardActionResult } from '../../workflows/card-messages.js';
-import type { CardStateName } from '../../workflows/card-state-machine.js';
+import { type CardStateName, rolesFor } from '../../workflows/card-state-machine.js';
+import { AuthErrorCode, AuthException } from '../auth/auth.exception.js';
+import { VenueScope } from '../cards/venue-scope.js';
 import { BookingErrorCode, BookingException } from './booking.exception.js';
 
 export interface SlotKey {
@@ -238,6 +240,14 @@ export class BookingService {
 
   /** The card as booking needs it; a resident's booking number must be the card's. */
   private async card(cardId: string, booker: Booker): Promise<{ state: CardStateName; venueId: string | null; route: string }> {
+    // Staff: the role first, and the venue scope (another venue's card is unknown), before any rule says more.
+    if (booker.kind === 'staff') {
+      const role = booker.user.role;
+      if (role === 'auditor' || role === 'admin' || !rolesFor('reserve').includes(role)) throw new AuthException(AuthErrorCode.FORBIDDEN, `role ${role} may not book`);
+      const scope = VenueScope.of(booker.user);
+      const seen = await this.em.fork().execute<{ venue_id: string | null }[]>(`select venue_id from card where card_id = ?`, [cardId]);
+      if (!seen[0] || !scope.allows(seen[0].venue_id)) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
+    }
     const rows = await this.em.fork().execute<{ state: CardStateName; venue_id: string | null; route: string; number: string | null }[]>(
       `select c.state, c.venue_id, c.route, n.number from card c left join booking_number n on n.card_id = c.card_id where c.card_id = ?`,
       [cardId],

@@ -1,6 +1,9 @@
 /** The staff pages for cards: search (with CSV export), the card page and its actions. */
 import { safeRandomUUID } from '../common/my-number.js';
 import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { BookingService } from '../booking/booking.service.js';
+import { slotChoice, slotFieldSchema } from '../booking/slot-choice.js';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
@@ -66,24 +69,7 @@ function searchOnly(raw: string): string {
 }
 
 /** The action form's fields: an error on another one is shown above the forms. */
-const ACTION_FIELDS = ['reason', 'startsAt', 'endsAt', 'kind', 'confirm', 'venueId'];
-
-const LOCAL_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/;
-
-/** A booking slot's problems, in Japanese, beside the field (the state machine checks again). */
-function slotProblems(startsAt: unknown, endsAt: unknown): FieldError[] {
-  const problems: FieldError[] = [];
-  const start = typeof startsAt === 'string' && LOCAL_DATETIME.test(startsAt) ? Date.parse(`${startsAt}:00+09:00`) : NaN;
-  const end = typeof endsAt === 'string' && LOCAL_DATETIME.test(endsAt) ? Date.parse(`${endsAt}:00+09:00`) : NaN;
-  if (Number.isNaN(start)) problems.push({ field: 'startsAt', message: '開始日時を「年/月/日 時:分」で入力してください。' });
-  if (Number.isNaN(end)) problems.push({ field: 'endsAt', message: '終了日時を「年/月/日 時:分」で入力してください。' });
-  else if (!Number.isNaN(start) && end <= start) problems.push({ field: 'endsAt', message: '終了日時が開始日時より前です。開始日時より後の日時を入力してください。' });
-  else if (end <= Date.now()) problems.push({ field: 'endsAt', message: '終了日時が過ぎています。これからの日時を入力してください。' });
-  return problems;
-}
-
-/** A datetime-local value ("2026-12-01T09:30") read as Asia/Tokyo. */
-const tokyoLocal = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v) ? `${v}:00+09:00` : v);
+const ACTION_FIELDS = ['reason', 'slot', 'startsAt', 'endsAt', 'kind', 'confirm', 'venueId'];
 
 @ApiExcludeController()
 @Controller('cards')
@@ -94,6 +80,7 @@ export class CardPagesController {
     private readonly savedSearches: SavedSearchesRepository,
     @Inject(WARD_CONFIG) private readonly ward: WardConfig,
     forms: FormErrorRenderers,
+    private readonly moduleRef: ModuleRef,
     private readonly residentLocks: ResidentLockRepository,
   ) {
     // A refused action draws the card page again (404 and 403 stay error pages that link back).
@@ -155,7 +142,7 @@ export class CardPagesController {
       saveError: extra.saveError,
       savedName: extra.savedName,
       saveQuery: new URLSearchParams(filters).toString(),
-      items: page.items.map((c) => ({ ...c, venueName: this.ward.venues.find((v) => v.id === c.venueId)?.name ?? '' })),
+      items: page.items.map((c) => ({ ...c, venueName: this.ward.venues.find((v) => v.id === c.venueId)?.name ?? '', bookingVenueName: this.venueName(c.booking?.venueId) })),
       nextLink: page.nextCursor ? withParams({ cursor: page.nextCursor }) : undefined,
       firstLink: params.cursor ? withParams({ cursor: undefined }) : undefined,
       csvLink: `/cards.csv${withParams({ cursor: undefined, limit: undefined })}`,
@@ -198,17 +185,32 @@ export class CardPagesController {
 
   @Get(':cardId')
   @Allow(...STAFF)
-  async card(@Param('cardId') cardId: string, @Query('done') done: string | undefined, @Req() req: WebRequest, @Res() res: Response) {
+  async card(@Param('cardId') cardId: string, @Query() query: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
-    await this.renderCard(req, res, id, 200, { done });
+    const done = typeof query.done === 'string' ? query.done : undefined;
+    await this.renderCard(req, res, id, 200, { done, slotQuery: query });
+  }
+
+  private get booking(): BookingService {
+    return this.moduleRef.get(BookingService, { strict: false });
   }
 
   /**
    * The card page; after a refused action, the same page with the card as it is now, the message
    * beside the field of the action's form, and what was typed kept (never a refused My Number).
    */
-  private async renderCard(req: WebRequest, res: Response, id: string, status: number, opts: { done?: string; failed?: { action: string; errors: PageError[]; input: Record<string, unknown> } }) {
+  private async renderCard(
+    req: WebRequest,
+    res: Response,
+    id: string,
+    status: number,
+    opts: { done?: string; slotQuery?: Record<string, unknown>; failed?: { action: string; errors: PageError[]; input: Record<string, unknown> } },
+  ) {
     const detail = await this.service.get(id, req.web.user);
+    // The reserve form's slot choice: venue and day (a GET form), then the free times of that day.
+    const slots = detail.allowedActions.some((a) => a.action === 'reserve')
+      ? await slotChoice(this.booking, this.ward.venues, detail.card, req.web.user, opts.failed?.action === 'reserve' ? opts.failed.input : (opts.slotQuery ?? {}))
+      : undefined;
     await this.accessLog.record({ user: req.web.user, kind: 'read', cardIds: [id], detail: 'card page', channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
     const isAuditor = ['auditor', 'ward'].includes(req.web.user.role);
     const failed = opts.failed;
@@ -243,6 +245,7 @@ export class CardPagesController {
           buttonLabel: actionButtonLabel(a.action),
           reason: reasonField(a.action),
           needsSlot: a.action === 'reserve',
+          slots: a.action === 'reserve' ? slots : undefined,
           needsKind: a.action === 'reject_proposal',
           danger: isDangerAction(a.action),
           errors: mine ? split!.fields : {},
@@ -272,15 +275,17 @@ export class CardPagesController {
     // Checked here first, so that every problem of the form is answered at once, beside its field.
     const problems: FieldError[] = [];
     if (def.reasonRequired && !reason) problems.push({ field: 'reason', message: '理由を入力してください（この操作には理由の記録が必要です）。' });
-    if (name.data === 'reserve') problems.push(...slotProblems(body.startsAt, body.endsAt));
+    const slot = name.data === 'reserve' ? slotFieldSchema.safeParse(body.slot) : undefined;
+    if (slot && !slot.success) problems.push({ field: 'slot', message: '予約する時間を選んでください。' });
     if (def.irreversible && body.confirm !== 'yes') problems.push({ field: 'confirm', message: '取り消せない操作です。内容を確かめて、確認のチェックを入れてください。' });
     if (problems.length) throw CommonException.validation(problems);
     const data: Record<string, unknown> = {};
-    if (name.data === 'reserve') Object.assign(data, { startsAt: tokyoLocal(body.startsAt), endsAt: tokyoLocal(body.endsAt), ...(body.venueId ? { venueId: body.venueId } : {}) });
     if (name.data === 'reject_proposal') data.kind = body.kind;
     if (name.data === 'ship_to_venue' && body.venueId) data.venueId = body.venueId;
     const key = parseOrThrow(z.string().uuid(), body.key, 'key');
-    await this.service.act(id, name.data, { reason, data: Object.keys(data).length ? data : undefined }, req.web.user, key, 'web');
+    // A booking goes through the booking service (the slot, the booker's rules, the claim).
+    if (slot?.success) await this.booking.book(id, slot.data, { kind: 'staff', user: req.web.user, channel: 'web' }, key);
+    else await this.service.act(id, name.data, { reason, data: Object.keys(data).length ? data : undefined }, req.web.user, key, 'web');
     await this.accessLog.record({ user: req.web.user, kind: 'change', cardIds: [id], detail: name.data, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
     res.redirect(303, `/cards/${id}?done=${name.data}`);
   }

@@ -35,6 +35,8 @@ export interface CardView {
   closedAt: string | null;
   expiresOn: string | null;
   bookingNumber: string | null;
+  /** The booked slot while the card is reserved (from its snapshot): staff pages show it beside the number. */
+  booking: { bookingNumber: string; venueId: string; startsAt: string; endsAt: string } | null;
   updatedAt: string;
   resident: ResidentView;
 }
@@ -51,7 +53,7 @@ export interface CardEventView {
 }
 
 const SELECT = `select c.card_id, c.route, c.state, c.venue_id, c.late, c.proposal_kinds, c.received_at, c.notice_mailed_at,
-  c.renoticed_at, c.issued_at, c.closed_at, to_char(c.expires_on, 'YYYY-MM-DD') as expires_on, c.booking_number, c.updated_at,
+  c.renoticed_at, c.issued_at, c.closed_at, to_char(c.expires_on, 'YYYY-MM-DD') as expires_on, c.booking_number, c.snapshot->'booking' as booking, c.updated_at,
   r.name, r.name_kana, to_char(r.birth_date, 'YYYY-MM-DD') as birth_date, r.postal_code, r.address, r.alphabet_name, r.common_name,
   r.name_category, r.phone, r.nationality, to_char(r.residence_period_end, 'YYYY-MM-DD') as residence_period_end
   from card c join card_resident r on r.card_id = c.card_id`;
@@ -76,6 +78,7 @@ function toView(r: Row): CardView {
     closedAt: ts(r.closed_at),
     expiresOn: r.expires_on,
     bookingNumber: r.booking_number,
+    booking: r.booking ?? null,
     updatedAt: ts(r.updated_at)!,
     resident: {
       name: r.name,

@@ -83,6 +83,18 @@ export interface StuckCard {
   state?: string;
 }
 
+/**
+ * The server turned an Update away before the card took it, so it is safe to send again with the
+ * same id: too many in flight for the card (gRPC RESOURCE_EXHAUSTED), or delivered in a workflow
+ * task that completed without it (`UnprocessedUpdate`, seen with dozens of Updates for one card at once).
+ */
+function tooManyInFlight(e: unknown): boolean {
+  for (let x = e as { code?: unknown; type?: unknown; cause?: unknown } | undefined, i = 0; x && i < 4; x = x.cause as typeof x, i++) {
+    if (x.code === 8 || x.type === 'UnprocessedUpdate') return true;
+  }
+  return false;
+}
+
 /** How many workflow starts a batch keeps in flight at once. */
 const START_CONCURRENCY = 32;
 
@@ -264,16 +276,27 @@ export class CardsService {
   ): Promise<CardActionResult> {
     const fresh = await this.checkFingerprint({ id: scopeId }, idempotencyKey, cardId, action, body);
     const handle = this.client.workflow.getHandle(cardWorkflowId(cardId));
+    const deadline = Date.now() + this.config.ACTION_TIMEOUT_MS;
     try {
-      // Bounded: a card whose worker is down answers 503 rather than holding the request for ever;
-      // the Update may still be applied later, and a retry with the same key gets its answer.
-      return await this.client.withDeadline(Date.now() + this.config.ACTION_TIMEOUT_MS, () =>
-        handle.executeUpdate(cardActionUpdate, {
-          args: [{ action, actor, reason: body.reason || undefined, data: body.data }],
-          // Scoped by user, so that two users' keys can never collide.
-          updateId: `${scopeId}:${idempotencyKey}`,
-        }),
-      );
+      // Temporal takes at most a few Updates in flight per card (RESOURCE_EXHAUSTED beyond, which
+      // its client retries a few times) and may turn one away unprocessed: many requests for one
+      // card at once wait their turn here, until the deadline.
+      for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
+        try {
+          // Bounded: a card whose worker is down answers 503 rather than holding the request for ever;
+          // the Update may still be applied later, and a retry with the same key gets its answer.
+          return await this.client.withDeadline(deadline, () =>
+            handle.executeUpdate(cardActionUpdate, {
+              args: [{ action, actor, reason: body.reason || undefined, data: body.data }],
+              // Scoped by user, so that two users' keys can never collide.
+              updateId: `${scopeId}:${idempotencyKey}`,
+            }),
+          );
+        } catch (e) {
+          if (!tooManyInFlight(e) || Date.now() + pause >= deadline) throw e;
+          await sleep(pause * (0.5 + Math.random()));
+        }
+      }
     } catch (e) {
       const mapped = await this.mapUpdateError(e, cardId, scope);
       // Refused, so nothing was applied: the key is free again (a form sent again after a fix). Not
@@ -334,7 +357,7 @@ export class CardsService {
   }
 
   private async mapUpdateError(e: unknown, cardId: string, scope: VenueScope): Promise<unknown> {
-    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (e as { code?: number })?.code === 4) {
+    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (e as { code?: number })?.code === 4 || tooManyInFlight(e)) {
       return new CardsException(
         CardsErrorCode.WORKFLOW_UNAVAILABLE,
         `card ${cardId} did not answer within ${Math.round(this.config.ACTION_TIMEOUT_MS / 1000)} s (its worker may be down); send the same request again with the same Idempotency-Key: it applies at most once`,

@@ -19,6 +19,7 @@ import { cardWorkflowId } from '../../workflows/card-messages.js';
 import type { CardWorkflowInput } from '../../workflows/card-messages.js';
 import type { CardPolicy } from '../../workflows/card-timers.js';
 import { cardInputSchema } from '../cards/card.dto.js';
+import { addBusinessDays, tokyoDate } from '../calendar/business-days.js';
 import { CardsRepository } from '../cards/cards.repository.js';
 import { loadDemoResidents } from '../resident/demo-residents.js';
 
@@ -47,10 +48,37 @@ const GIVEN = [['太郎', 'タロウ'], ['花子', 'ハナコ'], ['一郎', 'イ
 const FOREIGN = [['NGUYEN VAN AN', 'グエン ヴァン アン', 'ベトナム'], ['WANG XIAOMING', 'ワン シャオミン', '中国'], ['KIM MINJUN', 'キム ミンジュン', '韓国'], ['SANTOS MARIA', 'サントス マリア', 'フィリピン']];
 
 type Step = [action: string, role: StaffRole, body?: Record<string, unknown>];
-const slot = (minutesFromNow: number, length = 30) => {
-  const start = new Date(Date.now() + minutesFromNow * 60_000);
-  return { data: { startsAt: start.toISOString(), endsAt: new Date(start.getTime() + length * 60_000).toISOString() } };
-};
+/** A booking `businessDays` business days ahead (the earliest a resident may book is 4), its time picked per card. */
+const slot = (businessDays: number) => ({ slotDays: businessDays });
+/** The demo's booking days and times: 09:00..16:30 every 30 minutes, on days 5 and 6 business days ahead. */
+const DEMO_TIMES = Array.from({ length: 16 }, (_, i) => `${String(9 + Math.floor(i / 2)).padStart(2, '0')}:${i % 2 ? '30' : '00'}`);
+const demoStart = (businessDays: number, n: number) => `${addBusinessDays(tokyoDate(), businessDays)}T${DEMO_TIMES[n % DEMO_TIMES.length]}:00+09:00`;
+
+/**
+ * Slots the demo books into (the calendar's generator makes the real ones; existing slots are left
+ * as they are): every venue, the demo's days and times, 10 places each.
+ */
+async function ensureDemoSlots(databaseUrl: string, venues: readonly { id: string }[], extra: { venueId: string; startsAt: string; endsAt: string }[] = []): Promise<void> {
+  const orm = await openOrm(databaseUrl);
+  try {
+    const rows = [
+      ...venues.flatMap((v) =>
+        [5, 6].flatMap((d) =>
+          DEMO_TIMES.map((_, i) => {
+            const startsAt = new Date(demoStart(d, i)).toISOString();
+            return { venueId: v.id, startsAt, endsAt: new Date(Date.parse(startsAt) + 30 * 60_000).toISOString() };
+          }),
+        ),
+      ),
+      ...extra,
+    ];
+    for (const r of rows) {
+      await orm.em.fork().execute(`insert into slot (venue_id, starts_at, ends_at, capacity) values (?, ?, ?, 10) on conflict do nothing`, [r.venueId, r.startsAt, r.endsAt]);
+    }
+  } finally {
+    await orm.close();
+  }
+}
 const TO_NOTICE: Step[] = [['inspect', 'office'], ['ship_to_venue', 'office'], ['receive_at_venue', 'venue'], ['mail_notice', 'office']];
 
 interface Plan {
@@ -67,9 +95,9 @@ const PLANS: Plan[] = [
   { route: 'pickup', count: 20, steps: TO_NOTICE.slice(0, 3) },
   { route: 'pickup', count: 50, steps: TO_NOTICE },
   { route: 'pickup', count: 10, steps: [...TO_NOTICE, ['record_return', 'office', { reason: '宛所不明で返戻' }]] },
-  { route: 'pickup', count: 40, steps: [...TO_NOTICE, ['reserve', 'callcenter', slot(3 * 24 * 60)]] },
-  { route: 'pickup', count: 40, steps: [...TO_NOTICE, ['reserve', 'callcenter', slot(24 * 60)], ['issue', 'venue']] },
-  { route: 'pickup', count: 8, steps: [...TO_NOTICE, ['reserve', 'callcenter', slot(24 * 60)], ['mark_documents_missing', 'venue', { reason: '本人確認書類の不足' }]] },
+  { route: 'pickup', count: 40, steps: [...TO_NOTICE, ['reserve', 'callcenter', slot(6)]] },
+  { route: 'pickup', count: 40, steps: [...TO_NOTICE, ['reserve', 'callcenter', slot(5)], ['issue', 'venue']] },
+  { route: 'pickup', count: 8, steps: [...TO_NOTICE, ['reserve', 'callcenter', slot(5)], ['mark_documents_missing', 'venue', { reason: '本人確認書類の不足' }]] },
   { route: 'pickup', count: 6, steps: [...TO_NOTICE.slice(0, 2), ['pull_out', 'ward', { reason: '区の指示により引き抜き' }]] },
   { route: 'pickup', count: 5, steps: [...TO_NOTICE, ['mark_removed', 'ward', { reason: '転出' }]] },
   { route: 'pickup', count: 3, steps: [...TO_NOTICE, ['mark_removed', 'ward', { reason: '死亡' }], ['approve_discard', 'ward']] },
@@ -151,13 +179,19 @@ export async function loadDemoData(opts: { apiUrl: string; databaseUrl: string; 
   for (let i = 0; i < jobs.length; i += 500) {
     await call('POST', '/api/cards', 'office', { cards: jobs.slice(i, i + 500).map((j) => j.card) });
   }
+  await ensureDemoSlots(opts.databaseUrl, ward.venues);
   let nextJob = 0;
   await Promise.all(
     Array.from({ length: 12 }, async () => {
       while (nextJob < jobs.length) {
-        const job = jobs[nextJob++];
+        const i = nextJob++;
+        const job = jobs[i];
         const venueId = ward.venueForPostalCode((job.card.resident as { postalCode: string }).postalCode);
-        for (const [action, role, body] of job.plan.steps) await call('POST', `/api/cards/${job.id}/actions/${action}`, role, body ?? {}, venueId);
+        for (const [action, role, body] of job.plan.steps) {
+          // A booking names a slot: the card's venue, the step's day, a time per card.
+          const sent = body && 'slotDays' in body ? { data: { venueId, startsAt: new Date(demoStart(body.slotDays as number, i)).toISOString() } } : (body ?? {});
+          await call('POST', `/api/cards/${job.id}/actions/${action}`, role, sent, venueId);
+        }
       }
     }),
   );
@@ -179,6 +213,12 @@ async function startFastCards(
   const client = new Client({ connection });
   const fastPolicy = { ...policy, renoticeAfterMs: 2 * 60_000, noShowGraceMs: 60_000, discardAfterRenoticeMs: 5 * 60_000 };
   const count = 12;
+  const shortSlot = async () => {
+    const start = new Date(Math.ceil((Date.now() + 15_000) / 1000) * 1000);
+    const key = { venueId: 'toyosu', startsAt: start.toISOString() };
+    await ensureDemoSlots(opts.databaseUrl, [], [{ ...key, endsAt: new Date(start.getTime() + 15_000).toISOString() }]);
+    return key;
+  };
   try {
     const cards = Array.from({ length: count }, (_, i) => ({ cardId: `F${String(i + 1).padStart(7, '0')}`, route: 'pickup', resident: resident() }));
     // The API registers cards on the ward's policy, so these are registered here with the same
@@ -200,7 +240,8 @@ async function startFastCards(
     await Promise.all(
       cards.map(async (c, i) => {
         for (const [action, role, body] of TO_NOTICE) await call('POST', `/api/cards/${c.cardId}/actions/${action}`, role, body ?? {}, 'toyosu');
-        if (i % 2 === 0) await call('POST', `/api/cards/${c.cardId}/actions/reserve`, 'callcenter', slot(0.25, 0.25));
+        // A slot starting in 15 s, 15 s long: the call center books it at short notice (the card is at its venue).
+        if (i % 2 === 0) await call('POST', `/api/cards/${c.cardId}/actions/reserve`, 'callcenter', { data: await shortSlot() });
       }),
     );
   } finally {

@@ -47,6 +47,7 @@ export function reasonField(action: CardAction): 'required' | 'optional' | undef
 /** Form fields of the card actions, for messages that name them. */
 const FIELD_LABELS: Record<string, string> = {
   reason: '理由',
+  slot: '予約する時間',
   startsAt: '開始日時',
   endsAt: '終了日時',
   venueId: '会場',
@@ -134,6 +135,17 @@ export function pageErrors(code: string, message: string, details?: unknown): Pa
         const japanese = JAPANESE.test(f.message);
         return { field: field || undefined, message: japanese ? f.message : `${FIELD_LABELS[field] ?? '入力'}の内容を確かめてください。` };
       });
+    // Booking refusals that concern the chosen time are shown beside it.
+    case 'SLOT_FULL':
+    case 'SLOT_CLOSED':
+    case 'SLOT_PAST':
+    case 'SLOT_NOT_FOUND':
+    case 'CARD_NOT_AT_VENUE':
+      return [{ field: 'slot', message: BY_CODE[code] }];
+    case 'TOO_SOON': {
+      const earliest = (details as { earliest?: unknown } | undefined)?.earliest;
+      return [{ field: 'slot', message: typeof earliest === 'string' ? `予約できるのは${earliest.replaceAll('-', '/')}（4開庁日後）からです。それ以降の日を選んでください。` : BY_CODE[code] }];
+    }
     case 'ILLEGAL_TRANSITION':
     case 'CARD_CLOSED':
       return [{ message: `この操作は行えませんでした。カードの状態が変わっています${d.state ? `（現在は「${state(d.state)}」）` : ''}。他の職員が先に操作した可能性があります。いまの状態と、いま行える操作を確かめてください。` }];

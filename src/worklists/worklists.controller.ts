@@ -103,6 +103,7 @@ export class WorklistsController {
       return {
         ...c,
         venueName: this.ward.venues.find((v) => v.id === c.venueId)?.name,
+        bookingVenueName: this.ward.venues.find((v) => v.id === c.booking?.venueId)?.name,
         why,
         since: since === undefined ? undefined : new Date(since).toISOString(),
         days: since === undefined ? undefined : Math.max(0, Math.floor((now - since) / DAY)),
