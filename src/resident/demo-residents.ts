@@ -36,7 +36,7 @@ export async function loadDemoResidents(opts: { call: Call; databaseUrl: string;
   }
   const orm = await openOrm(opts.databaseUrl);
   try {
-    const rows = await orm.em.fork().execute<{ card_id: string; number: string }[]>(`select card_id, number from booking_number where card_id = any(?)`, [RESIDENTS.map((r) => r.cardId)]);
+    const rows = await orm.em.fork().execute<{ card_id: string; number: string }[]>(`select card_id, number from booking_number where card_id in (${RESIDENTS.map(() => '?').join(', ')})`, RESIDENTS.map((r) => r.cardId));
     const written = RESIDENTS.flatMap((r) => {
       const number = rows.find((x) => x.card_id === r.cardId)?.number;
       return number ? [{ cardId: r.cardId, name: r.resident.name, bookingNumber: number, birthDate: r.resident.birthDate, language: r.language }] : [];
