@@ -3,8 +3,8 @@
  * worker and the tests wire the same code to a real database.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { ApplicationFailure } from '@temporalio/common';
-import type { Booking } from '../workflows/card-state-machine.js';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
+import type { Booking, CardSnapshot } from '../workflows/card-state-machine.js';
 import type { CardActivities, ClaimBookingInput, ProjectCardInput, ReportStuckInput } from './card.activities.js';
 import { assignBookingNumber, type SqlRunner } from '../src/booking/booking-number.js';
 
@@ -31,11 +31,38 @@ async function releaseActive(tx: SqlRunner, cardId: string, as: string): Promise
     `update booking set status = ?, released_at = now() where card_id = ? and status = 'booked' returning venue_id, starts_at`,
     [as, cardId],
   );
-  for (const b of released) {
-    await tx.execute(`update slot set booked = greatest(booked - 1, 0), updated_at = now() where venue_id = ? and starts_at = ?`, [b.venue_id, b.starts_at]);
-  }
+  for (const b of released) await giveBack(tx, b);
   return released.length;
 }
+
+async function giveBack(tx: SqlRunner, b: { venue_id: string; starts_at: Date }): Promise<void> {
+  await tx.execute(`update slot set booked = greatest(booked - 1, 0), updated_at = now() where venue_id = ? and starts_at = ?`, [b.venue_id, b.starts_at]);
+}
+
+/**
+ * Makes the booking table say what the card says, in the projection's transaction: the booking the
+ * card holds is the one `booked` row; a booking a change replaced (`changing`, its place still held)
+ * is released once the change is recorded, or becomes `booked` again if the change was not recorded
+ * (the card still holds it), and then the claim that change made is voided. One query when nothing
+ * is to do.
+ */
+async function reconcileBookings(tx: SqlRunner, card: CardSnapshot): Promise<void> {
+  const rows = await tx.execute<{ id: string; status: string; venue_id: string; starts_at: Date }[]>(
+    `select id, status, venue_id, starts_at from booking where card_id = ? and status in ('booked', 'changing') order by id`,
+    [card.cardId],
+  );
+  if (rows.length === 0 || (rows.length === 1 && rows[0].status === 'booked' && holds(card, rows[0]))) return;
+  const kept = card.booking ? (rows.find((r) => r.status === 'booked' && holds(card, r)) ?? rows.find((r) => holds(card, r))) : undefined;
+  for (const r of rows) {
+    if (r === kept) continue;
+    await tx.execute(`update booking set status = ?, released_at = now() where id = ?`, [r.status === 'changing' ? 'changed' : 'void', r.id]);
+    await giveBack(tx, r);
+  }
+  if (kept && kept.status !== 'booked') await tx.execute(`update booking set status = 'booked', released_at = null where id = ?`, [kept.id]);
+}
+
+const holds = (card: CardSnapshot, r: { venue_id: string; starts_at: Date }) =>
+  card.booking !== undefined && card.booking.venueId === r.venue_id && Date.parse(card.booking.startsAt) === new Date(r.starts_at).getTime();
 
 /**
  * SQL state classes of errors that no retry can cure, because the data itself is refused: data
@@ -136,6 +163,7 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
         for (const e of events) {
           if (typeof e.data?.releasedBooking === 'string' && recorded.has(e.seq)) await releaseActive(tx, card.cardId, RELEASED_AS[e.type] ?? 'void');
         }
+        if (card.route === 'pickup') await reconcileBookings(tx, card);
         // Recorded: the card is no longer stuck.
         await tx.execute(`delete from card_stuck where card_id = ?`, [card.cardId]);
       }));
@@ -160,6 +188,8 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
       return refusing('booking', () =>
         deps.orm.em.fork().transactional(async (tx) => {
           // Idempotent on the request: a retried claim answers the booking it made.
+          // (One voided because its change was never recorded is claimed afresh.)
+          await tx.execute(`delete from booking where request_id = ? and status = 'void'`, [input.requestId]);
           const before = await tx.execute<Row[]>(`select booking_number, venue_id, starts_at, ends_at from booking where request_id = ?`, [input.requestId]);
           if (before[0]) return view(before[0]);
           // The claim itself: one conditional update, never check-then-insert. The row lock makes
@@ -174,11 +204,14 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
               type: SLOT_FULL,
               message: `SLOT_FULL: the slot ${input.venueId} ${input.startsAt} has no free place (or is closed)`,
               nonRetryable: true,
+              // An answer, not a fault: logged at debug level by the worker, not as a warning.
+              category: ApplicationFailureCategory.BENIGN,
             });
           }
-          // The card's other active booking (the one a change replaces, or one left by a claim whose
-          // projection failed) is released in the same transaction, with its slot's place.
-          await releaseActive(tx, input.cardId, 'changed');
+          // The card's active booking (the one a change replaces, or one a claim left when its change
+          // was not recorded) steps aside as `changing`, its place still held: the change's projection
+          // releases it, or, if the change is not recorded, the card's next projection restores it.
+          await tx.execute(`update booking set status = 'changing' where card_id = ? and status = 'booked'`, [input.cardId]);
           const number = await assignBookingNumber(tx, input.cardId);
           const row = await tx.execute<Row[]>(
             `insert into booking (card_id, request_id, booking_number, venue_id, starts_at, ends_at)

@@ -196,6 +196,42 @@ describe('booking a pickup slot', () => {
     expect([full.status, full.json.error.code]).toEqual([409, 'SLOT_FULL']);
   });
 
+  it('a change the database does not record leaves the booking with the card: its old slot, held; the new claim is voided at its next recorded change', async () => {
+    const poison = `test_poison_${randomUUID().slice(0, 8)}`;
+    await sys.ownerSql(`create table ${poison} (card_id text not null, type text not null)`);
+    await sys.ownerSql(
+      `create function ${poison}_fn() returns trigger language plpgsql as $$
+       begin
+         if exists (select 1 from ${poison} p where p.card_id = new.card_id and p.type = new.type) then raise exception 'refused for a test' using errcode = '22023'; end if;
+         return new;
+       end $$`,
+    );
+    await sys.ownerSql(`create trigger ${poison}_trg before insert on card_event for each row execute function ${poison}_fn()`);
+    try {
+      const [id] = await cardsAtVenue(1);
+      const first = await sys.slot('kuyakusho', bookableStart(11, '10:00'));
+      const second = await sys.slot('kuyakusho', bookableStart(11, '11:00'));
+      await must(id, callcenter, 'reserve', { data: first });
+      await sys.sql(`insert into ${poison} (card_id, type) values (?, 'reserve')`, [id]);
+      const refused = await act(id, callcenter, 'reserve', { data: second });
+      expect([refused.status, refused.json.error.code]).toEqual([422, 'CHANGE_REFUSED']);
+      // The card still holds the first slot, and so does the booking table: its place is kept.
+      const card = (await sys.http('GET', `/api/cards/${id}`, { token: office })).json;
+      expect(card.booking.startsAt).toBe(first.startsAt);
+      expect((await slotRow(first)).booked).toBe(1);
+      await sys.sql(`delete from ${poison} where card_id = ?`, [id]);
+      // The card's next recorded change puts the booking table back in line with it.
+      await must(id, office, 'pull_out', { reason: '区の指示' });
+      expect((await active(id)).map((b) => new Date(b.starts_at).toISOString())).toEqual([first.startsAt]);
+      expect((await slotRow(first)).booked).toBe(1);
+      expect((await slotRow(second)).booked).toBe(0);
+    } finally {
+      await sys.ownerSql(`drop trigger if exists ${poison}_trg on card_event`);
+      await sys.ownerSql(`drop function if exists ${poison}_fn()`);
+      await sys.ownerSql(`drop table if exists ${poison}`);
+    }
+  });
+
   it('refuses an unknown slot, a slot key the schema does not take, a role that may not book and another venue\'s card', async () => {
     const [id] = await cardsAtVenue(1);
     const soon = await sys.slot('kuyakusho', new Date(Date.now() + 86_400_000), 30 * 60_000, 2);

@@ -180,14 +180,14 @@ export class BookingService {
     const day = tokyoDate(new Date(slot.startsAt));
     const earliest = this.earliestDate(booker, today);
     // Physically there: at that venue, in a state after its receipt there, and not waiting to be moved.
-    const atVenue = card.venueId === venueId && AT_VENUE.includes(card.state) && !(await this.tasks.openForCard(cardId)).some((t) => t.kind === 'transfer');
+    const atVenue = async () => card.venueId === venueId && AT_VENUE.includes(card.state) && !(await this.tasks.openForCard(cardId)).some((t) => t.kind === 'transfer');
     let shortNotice = false;
     if (day < earliest) {
       const staff = booker.kind === 'staff' ? booker.user : undefined;
       // Venue staff at their own venue book walk-ins into today's free slots (R-5.1).
       const walkIn = staff?.role === 'venue' && (staff.allVenues || staff.venueId === venueId);
       if (staff?.role === 'callcenter' || walkIn) {
-        if (!atVenue) {
+        if (!(await atVenue())) {
           throw new BookingException(
             BookingErrorCode.CARD_NOT_AT_VENUE,
             `a booking before ${earliest} needs the card to be at ${venueId} already (it is ${card.state} at ${card.venueId ?? 'no venue'})`,
@@ -244,15 +244,13 @@ export class BookingService {
     if (booker.kind === 'staff') {
       const role = booker.user.role;
       if (role === 'auditor' || role === 'admin' || !rolesFor('reserve').includes(role)) throw new AuthException(AuthErrorCode.FORBIDDEN, `role ${role} may not book`);
-      const scope = VenueScope.of(booker.user);
-      const seen = await this.em.fork().execute<{ venue_id: string | null }[]>(`select venue_id from card where card_id = ?`, [cardId]);
-      if (!seen[0] || !scope.allows(seen[0].venue_id)) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
     }
     const rows = await this.em.fork().execute<{ state: CardStateName; venue_id: string | null; route: string; number: string | null }[]>(
       `select c.state, c.venue_id, c.route, n.number from card c left join booking_number n on n.card_id = c.card_id where c.card_id = ?`,
       [cardId],
     );
     const r = rows[0];
+    if (booker.kind === 'staff' && r && !VenueScope.of(booker.user).allows(r.venue_id)) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
     if (booker.kind === 'resident' && (!r || r.number !== booker.bookingNumber)) {
       throw new BookingException(BookingErrorCode.CARD_NOT_BOOKABLE, 'no card with this booking number');
     }

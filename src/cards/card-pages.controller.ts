@@ -242,7 +242,8 @@ export class CardPagesController {
           ...a,
           // One key per rendered form: a reload or a double click sends the same key.
           key,
-          buttonLabel: actionButtonLabel(a.action),
+          // On a reserved card the reserve form changes the booking (same booking number).
+          buttonLabel: a.action === 'reserve' && detail.card.state === 'reserved' ? '予約を変更' : actionButtonLabel(a.action),
           reason: reasonField(a.action),
           needsSlot: a.action === 'reserve',
           slots: a.action === 'reserve' ? slots : undefined,
