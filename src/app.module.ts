@@ -23,6 +23,7 @@ import { CalendarModule } from './calendar/calendar.module.js';
 import { BookingModule } from './booking/booking.module.js';
 import { VenuesModule } from './venues/venues.module.js';
 import { CallCenterModule } from './callcenter/callcenter.module.js';
+import { ResidentModule } from './resident/resident.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
 @Module({
@@ -62,6 +63,7 @@ import { TemporalModule } from './temporal/temporal.module.js';
     BookingModule,
     VenuesModule,
     CallCenterModule,
+    ResidentModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ErrorsFilter }],
 })

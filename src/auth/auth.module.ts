@@ -11,6 +11,6 @@ import { WebAuthService } from './web-auth.service.js';
 @Module({
   controllers: [LoginController],
   providers: [UsersRepository, AuthService, WebAuthRepository, WebAuthService, ThrottleService, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [AuthService, WebAuthService, UsersRepository],
+  exports: [AuthService, WebAuthService, UsersRepository, ThrottleService],
 })
 export class AuthModule {}

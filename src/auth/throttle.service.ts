@@ -40,12 +40,17 @@ export class ThrottleService implements OnModuleDestroy {
   /** Usernames are typed by anyone: the key holds a hash, so its length is bounded. */
   private static account = (ip: string | undefined, username: string) => `${ThrottleService.address(ip)}|${sha256(username.toLowerCase()).slice(0, 32)}`;
 
-  private static async wait(limiter: RateLimiterPostgres, key: string): Promise<Wait> {
+  /** Another failure counter on the same store and pool (the residents' sign-in uses its own). */
+  limiter(keyPrefix: string, points: number, durationSeconds: number): RateLimiterPostgres {
+    return new RateLimiterPostgres({ storeClient: this.pool, tableName: 'rate_limit', tableCreated: true, clearExpiredByTimeout: true, keyPrefix, points, duration: durationSeconds });
+  }
+
+  static async wait(limiter: RateLimiterPostgres, key: string): Promise<Wait> {
     const res = await limiter.get(key);
     return res && res.consumedPoints >= limiter.points ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : 0;
   }
 
-  private static async fail(limiter: RateLimiterPostgres, key: string): Promise<Wait> {
+  static async fail(limiter: RateLimiterPostgres, key: string): Promise<Wait> {
     const res: RateLimiterRes = await limiter.penalty(key, 1);
     return res.consumedPoints >= limiter.points ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : 0;
   }

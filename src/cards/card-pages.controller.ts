@@ -24,6 +24,7 @@ import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { CardsService } from './cards.service.js';
 import { MAX_SAVED_SEARCHES, SavedSearchesRepository } from './saved-searches.repository.js';
 import { CardStorageRepository, storagePlaceSchema } from '../venues/card-storage.repository.js';
+import { ResidentLockRepository } from '../resident/resident-locks.js';
 
 type WebRequest = Request & { web: WebSessionContext };
 
@@ -82,6 +83,7 @@ export class CardPagesController {
     forms: FormErrorRenderers,
     private readonly moduleRef: ModuleRef,
     private readonly storage: CardStorageRepository,
+    private readonly residentLocks: ResidentLockRepository,
   ) {
     // A refused action draws the card page again (404 and 403 stay error pages that link back).
     forms.register(/^\/cards\/([A-Za-z0-9][A-Za-z0-9-]{0,31})\/actions\/([a-z_]{1,40})$/, async ({ req, res, params: [id, action], status, errors, input }) => {
@@ -260,6 +262,8 @@ export class CardPagesController {
       openKinds: detail.proposals.map((p) => ({ value: p.kind, label: PROPOSAL_LABELS[p.kind] })),
       venues: this.ward.venues,
       showHistory: isAuditor,
+      // The residents' pages locked this booking number after failed sign-ins (the call center answers the phone).
+      residentLockedUntil: ['callcenter', 'ward'].includes(req.web.user.role) ? await this.residentLocks.lockedUntilForCard(id) : undefined,
     });
   }
 

@@ -21,6 +21,7 @@ import type { CardPolicy } from '../../workflows/card-timers.js';
 import { cardInputSchema } from '../cards/card.dto.js';
 import { addBusinessDays, tokyoDate } from '../calendar/business-days.js';
 import { CardsRepository } from '../cards/cards.repository.js';
+import { loadDemoResidents } from '../resident/demo-residents.js';
 
 export interface DemoUser {
   user: string;
@@ -196,6 +197,8 @@ export async function loadDemoData(opts: { apiUrl: string; databaseUrl: string; 
   );
 
   await venueDeskDemo(opts.databaseUrl, ward.venues, call);
+  // Residents who sign in on the residents' pages with their booking number (printed by npm start).
+  await loadDemoResidents({ call, databaseUrl: opts.databaseUrl, file: opts.demoFile.replace(/demo-users\.json$/, 'demo-residents.json'), venueFor: ward.venueForPostalCode });
   // Cards on a policy of minutes: their re-notice and no-show proposals appear shortly after start.
   const fast = await startFastCards(opts, ward.policy, call, resident);
   return `${written.length} users, ${jobs.length + fast} cards`;

@@ -10,6 +10,8 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFi
 import { join, resolve } from 'node:path';
 import { migrate } from '../database/database.js';
 import { type DemoUser, loadDemoData } from '../demo/demo-data.js';
+import type { DemoResident } from '../resident/demo-residents.js';
+import { loadResidentConfig, residentsUrl } from '../resident/resident-config.js';
 import { type RunningService, startEmbeddedPostgres, startTemporalDevServer, waitForPort } from './local-stack.js';
 
 const dataDir = resolve(process.env.DATA_DIR ?? '.data');
@@ -296,6 +298,13 @@ try {
     for (const u of users) console.log(`    ${u.role.padEnd(10)} ${u.user.padEnd(18)} ${u.password.padEnd(16)} ${u.token}`);
     console.log('    ward and admin sign in with a second factor: the TOTP secret is in the file, and');
     console.log('    `npm run cli -- user totp-code --name demo-ward` prints the current code.');
+  }
+  const residentsFile = join(dataDir, 'demo-residents.json');
+  if (existsSync(residentsFile)) {
+    const residents = JSON.parse(readFileSync(residentsFile, 'utf8')) as DemoResident[];
+    console.log(`  Residents' booking: ${residentsUrl(loadResidentConfig(), apiUrl)}   (demo residents, ${residentsFile}):`);
+    console.log(`    ${'booking number'.padEnd(15)} ${'date of birth'.padEnd(14)} resident`);
+    for (const r of residents) console.log(`    ${r.bookingNumber.padEnd(15)} ${r.birthDate.padEnd(14)} ${r.name} (${r.cardId}, ${r.language})`);
   }
   console.log('');
   console.log('  Ctrl-C (or SIGTERM to this process) stops everything; the data stays in .data/ for the next start.');

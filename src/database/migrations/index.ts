@@ -14,6 +14,7 @@ import { Migration20261126100000_booking_foundation } from './Migration202611261
 import { Migration20261126120000_slot_days } from './Migration20261126120000_slot_days.js';
 import { Migration20261126130000_booking } from './Migration20261126130000_booking.js';
 import { Migration20261126140000_callcenter } from './Migration20261126140000_callcenter.js';
+import { Migration20261126150000_resident_pages } from './Migration20261126150000_resident_pages.js';
 import { Migration20261126160000_venue_desk } from './Migration20261126160000_venue_desk.js';
 
 export const migrations: MigrationObject[] = [
@@ -31,5 +32,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261126120000_slot_days', class: Migration20261126120000_slot_days },
   { name: 'Migration20261126130000_booking', class: Migration20261126130000_booking },
   { name: 'Migration20261126140000_callcenter', class: Migration20261126140000_callcenter },
+  { name: 'Migration20261126150000_resident_pages', class: Migration20261126150000_resident_pages },
   { name: 'Migration20261126160000_venue_desk', class: Migration20261126160000_venue_desk },
 ];
