@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Provisions what the project needs, then runs one of its commands: `start`, `test`, `cli`, `bench-cards`, `bench-ui`, `bench-history`, `drill`.
+// Provisions what the project needs, then runs one of its commands: `start`, `test`, `cli`, `bench-cards`, `bench-ui`, `bench-history`, `bench-print`, `drill`.
 // Node built-ins only: this runs before the dependencies are installed, on whatever Node the machine has.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -249,6 +249,11 @@ switch (command) {
     build();
     process.exit(run(node, ['--enable-source-maps', 'dist/bench/ui.bench.js', ...rest], { env }));
     break;
+  case 'bench-print':
+    if (ensurePrintTools().length > 0) process.exit(1);
+    build();
+    process.exit(run(node, ['--enable-source-maps', 'dist/bench/print.bench.js', ...rest], { env }));
+    break;
   case 'bench-history':
     build();
     process.exit(run(node, ['--enable-source-maps', 'dist/bench/history.bench.js', ...rest], { env }));
@@ -276,6 +281,6 @@ switch (command) {
     process.exit(ensureSchemathesis() ? 0 : 1);
     break;
   default:
-    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui, bench-history, drill, provision`);
+    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui, bench-history, bench-print, drill, provision`);
     process.exit(2);
 }

@@ -27,6 +27,8 @@ export interface RenderRequest<T> {
   items: T[];
   /** Items per `page.pdf` call. */
   chunkSize?: number;
+  /** Chunks rendered at once (pages of the one browser). */
+  concurrency?: number;
   /** The finished PDF. */
   outFile: string;
   /** Where chunks are kept until the document is finished (same folder again to resume). */
@@ -52,6 +54,8 @@ export interface PdfRendererOptions {
   /** Extra font folder (the project's `fonts/`), added to fontconfig's. */
   fontsDir?: string;
   executablePath?: string;
+  /** Chunks rendered at once by default (`PRINT_CONCURRENCY`, default 2: one per core of a small machine). */
+  concurrency?: number;
 }
 
 export interface TemplateManifest {
@@ -192,17 +196,25 @@ export class PdfRenderer {
     mkdirSync(req.workDir, { recursive: true });
     const done = new Set(readdirSync(req.workDir).filter((f) => /^chunk-\d{5}\.pdf$/.test(f)));
     let resumed = 0;
-    for (let i = 0; i < count; i++) {
-      const name = chunkName(i);
-      if (done.has(name)) resumed++;
-      else {
-        const pdf = await this.renderChunk(req.template, req.items.slice(i * size, (i + 1) * size), req.shared);
-        const tmp = join(req.workDir, `${name}.partial`);
-        writeFileSync(tmp, pdf);
-        renameSync(tmp, join(req.workDir, name));
+    let finished = 0;
+    // Chunks render on `concurrency` pages of the one browser at once; each is its own file, so the
+    // order of completion does not matter, and progress counts finished chunks.
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < count; i = next++) {
+        const name = chunkName(i);
+        if (done.has(name)) resumed++;
+        else {
+          const pdf = await this.renderChunk(req.template, req.items.slice(i * size, (i + 1) * size), req.shared);
+          const tmp = join(req.workDir, `${name}.partial`);
+          writeFileSync(tmp, pdf);
+          renameSync(tmp, join(req.workDir, name));
+        }
+        finished++;
+        await req.onProgress?.(Math.min(total, finished * size), total);
       }
-      await req.onProgress?.(Math.min(total, (i + 1) * size), total);
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(count, req.concurrency ?? this.options.concurrency ?? 2) }, worker));
     mkdirSync(dirname(resolve(req.outFile)), { recursive: true });
     const tmpOut = `${req.outFile}.partial`;
     const chunks = Array.from({ length: count }, (_, i) => join(req.workDir, chunkName(i)));
