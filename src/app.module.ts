@@ -18,6 +18,7 @@ import { HealthModule } from './health/health.module.js';
 import { QaModule } from './qa/qa.module.js';
 import { ReportsModule } from './reports/reports.module.js';
 import { WorklistsModule } from './worklists/worklists.module.js';
+import { MailingModule } from './mailing/mailing.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
@@ -54,6 +55,7 @@ import { TemporalModule } from './temporal/temporal.module.js';
     AdminModule,
     HealthModule,
     TasksModule,
+    MailingModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ErrorsFilter }],
 })

@@ -11,6 +11,7 @@ import { Migration20261126010000_auth_throttle } from './Migration20261126010000
 import { Migration20261126020000_card_integrity } from './Migration20261126020000_card_integrity.js';
 import { Migration20261126040000_app_role } from './Migration20261126040000_app_role.js';
 import { Migration20261126100000_booking_foundation } from './Migration20261126100000_booking_foundation.js';
+import { Migration20261126170000_mailing } from './Migration20261126170000_mailing.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124141146_initial', class: Migration20261124141146_initial },
@@ -24,4 +25,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261126020000_card_integrity', class: Migration20261126020000_card_integrity },
   { name: 'Migration20261126040000_app_role', class: Migration20261126040000_app_role },
   { name: 'Migration20261126100000_booking_foundation', class: Migration20261126100000_booking_foundation },
+  { name: 'Migration20261126170000_mailing', class: Migration20261126170000_mailing },
 ];
