@@ -110,7 +110,6 @@ const BATCH_SELECT = `select b.*, count(i.card_id) as items, count(i.pulled_out_
 
 const ITEM_COLUMNS = `i.card_id, i.position, i.venue_id, i.post_office_id, i.envelope_class, i.booking_number, i.handwriting, i.pulled_out_at, i.mailed_at`;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const itemView = (r: any): BatchItemView => ({
   cardId: r.card_id,
   position: r.position,
