@@ -141,10 +141,13 @@ export function createMailingActivities(deps: { orm: MikroORM; client?: Client }
           const item = todo[i];
           try {
             // The same id on every attempt: Temporal answers a repeated Update with its first result.
-            await client.workflow.getHandle(cardWorkflowId(item.cardId)).executeUpdate(cardActionUpdate, {
-              args: [{ action: MAIL_ACTION[batch.kind], actor: { userId: by, role: 'office', channel: 'web' } }],
-              updateId: `mail-${batchId}-${item.cardId}`,
-            });
+            // Bounded: a card whose worker is down fails this attempt, and the activity is retried later.
+            await client.withDeadline(Date.now() + 30_000, () =>
+              client.workflow.getHandle(cardWorkflowId(item.cardId)).executeUpdate(cardActionUpdate, {
+                args: [{ action: MAIL_ACTION[batch.kind], actor: { userId: by, role: 'office', channel: 'web' } }],
+                updateId: `mail-${batchId}-${item.cardId}`,
+              }),
+            );
             await repo.markMailed(batchId, item.cardId);
             mailed++;
           } catch (e) {

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { AuthUser } from '../src/auth/auth.types.js';
 import { MailingService } from '../src/mailing/mailing.service.js';
 import { pageTexts, pdfFonts } from '../src/printing/pdf-check.js';
+import type { Browser } from 'playwright-core';
+import { accessibilityViolations, launchBrowser, screenshot, signIn } from './support/browser.js';
 import { TestSystem, aCard, eventually } from './support/test-system.js';
 
 describe('mail batches: print, check, hand over', () => {
@@ -115,5 +117,53 @@ describe('mail batches: print, check, hand over', () => {
     expect(mailed.map((m) => m.card_id).sort()).toEqual(ids.slice(0, 6).sort());
     const [pulled] = await sys.sql<{ state: string }>(`select state from card where card_id = ?`, [ids[6]]);
     expect(pulled.state).toBe('at_venue');
+  });
+
+  describe("the office's pages (real Chromium)", () => {
+    let browser: Browser;
+    beforeAll(async () => {
+      browser = await launchBrowser();
+    });
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    it('prints a batch, shows the hand-writing list and the PDFs, hands it over, and the card page opens its notice', async () => {
+      const ids = await cardsAtVenue([{ name: '画面\u3000一郎' }, { name: '画\uE001面\u3000二郎' }]);
+      const batch = await mailing.create('notice', 376, clerk, ids);
+      const user = await sys.webUser('office');
+      const page = await (await browser.newContext({ locale: 'ja-JP' })).newPage();
+      await signIn(page, sys.baseUrl, user);
+      // The quota is bounded on the server, in Japanese.
+      await page.goto(`${sys.baseUrl}/mail-batches`);
+      await page.fill('#quota', '753');
+      await page.locator('#quota').evaluate((el) => el.removeAttribute('max'));
+      await page.click('button:has-text("バッチを作成")');
+      expect(await page.locator('body').textContent()).toContain('752通まで');
+
+      await page.goto(`${sys.baseUrl}/mail-batches/${batch.id}`);
+      await page.click('button:has-text("印刷")');
+      await eventually(async () => (await step(batch.id)) === 'printed', 120_000, 'printed');
+      await page.goto(`${sys.baseUrl}/mail-batches/${batch.id}`);
+      expect(await page.locator('#h-hand + p').textContent()).toContain('手書き');
+      expect(await page.locator('table').first().textContent()).toContain('U+E001');
+      const pdf = await page.request.get(`${sys.baseUrl}/mail-batches/${batch.id}/notices.pdf`);
+      expect(pdf.status()).toBe(200);
+      expect(pdf.headers()['content-type']).toBe('application/pdf');
+      expect(pdf.headers()['x-content-sha256']).toMatch(/^[0-9a-f]{64}$/);
+      expect(await accessibilityViolations(page)).toEqual([]);
+      await screenshot(page, 'mail-batch-printed');
+
+      await page.check('input[name=confirm]');
+      await page.click('button:has-text("確認済みにする")');
+      expect(await page.locator('.notice').first().textContent()).toContain('確認済み');
+      await page.click('button:has-text("区へ引き渡す")');
+      await eventually(async () => (await step(batch.id)) === 'handed_over', 60_000, 'handed over');
+      await page.goto(`${sys.baseUrl}/cards/${ids[0]}`);
+      const link = page.locator('#h-mailed + ul a');
+      expect(await link.textContent()).toContain(batch.id);
+      const doc = await page.request.get(`${sys.baseUrl}${await link.getAttribute('href')}`.replace(/#.*$/, ''));
+      expect(doc.status()).toBe(200);
+    });
   });
 });

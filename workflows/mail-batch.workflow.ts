@@ -36,6 +36,12 @@ export async function mailBatchWorkflow(input: { batchId: string; printTaskQueue
     retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
   });
   let step: BatchStep = 'rendering';
+  /** The step the database holds: an Update answers once its step is recorded, so the page shows it. */
+  let recorded: BatchStep | undefined;
+  const record = async (at: BatchStep, by?: string, error?: string) => {
+    await cards.setBatchStep({ batchId: input.batchId, step: at, by, error });
+    recorded = at;
+  };
   let checkedBy: string | undefined;
   let handOverBy: string | undefined;
   let reprintBy: string | undefined;
@@ -49,7 +55,7 @@ export async function mailBatchWorkflow(input: { batchId: string; printTaskQueue
     batchCheckedUpdate,
     async ({ by }) => {
       checkedBy = by;
-      await condition(() => step !== 'printed');
+      await condition(() => recorded !== 'printed' && recorded === step);
       return step;
     },
     { validator: (_req: { by: string }) => refuse('check', ['printed']) },
@@ -58,7 +64,7 @@ export async function mailBatchWorkflow(input: { batchId: string; printTaskQueue
     batchHandOverUpdate,
     async ({ by }) => {
       handOverBy = by;
-      await condition(() => step === 'handed_over');
+      await condition(() => recorded === 'handed_over' || recorded === 'cancelled');
       return step;
     },
     { validator: (_req: { by: string }) => refuse('hand over', ['checked']) },
@@ -67,7 +73,7 @@ export async function mailBatchWorkflow(input: { batchId: string; printTaskQueue
     batchReprintUpdate,
     async ({ by }) => {
       reprintBy = by;
-      await condition(() => step !== 'failed' && step !== 'printed');
+      await condition(() => recorded === 'rendering');
       return step;
     },
     { validator: (_req: { by: string }) => refuse('print again', ['failed', 'printed']) },
@@ -78,30 +84,26 @@ export async function mailBatchWorkflow(input: { batchId: string; printTaskQueue
 
   for (;;) {
     step = 'rendering';
-    await cards.setBatchStep({ batchId: input.batchId, step });
+    await record(step);
     const printed = await print.renderBatch({ batchId: input.batchId });
     step = printed.ok ? 'printed' : 'failed';
     reprintBy = undefined;
-    await cards.setBatchStep({
-      batchId: input.batchId,
-      step,
-      error: printed.ok ? undefined : `${printed.mismatches} pages do not match their cards, ${printed.type3Fonts} Type 3 fonts: print again`,
-    });
+    await record(step, undefined, printed.ok ? undefined : `${printed.mismatches} pages do not match their cards, ${printed.type3Fonts} Type 3 fonts: print again`);
     await condition(() => cancelledBy !== undefined || reprintBy !== undefined || (step === 'printed' && checkedBy !== undefined));
     if (cancelledBy !== undefined) break;
     if (reprintBy !== undefined) continue;
     step = 'checked';
-    await cards.setBatchStep({ batchId: input.batchId, step, by: checkedBy });
+    await record(step, checkedBy);
     await condition(() => cancelledBy !== undefined || handOverBy !== undefined);
     if (cancelledBy !== undefined) break;
     step = 'handing_over';
-    await cards.setBatchStep({ batchId: input.batchId, step, by: handOverBy });
+    await record(step, handOverBy);
     await cards.handOverBatch({ batchId: input.batchId, by: handOverBy! });
     step = 'handed_over';
-    await cards.setBatchStep({ batchId: input.batchId, step, by: handOverBy });
+    await record(step, handOverBy);
     return step;
   }
   step = 'cancelled';
-  await cards.setBatchStep({ batchId: input.batchId, step, by: cancelledBy });
+  await record(step, cancelledBy);
   return step;
 }

@@ -1,4 +1,5 @@
 import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { MailingModule } from '../mailing/mailing.module.js';
 import { CardExportService } from './card-export.service.js';
 import { CardExportPageController, CardPagesController } from './card-pages.controller.js';
 import { CardsController } from './cards.controller.js';
@@ -10,6 +11,7 @@ import { SavedSearchesRepository } from './saved-searches.repository.js';
 import { StuckCardsPageController } from './stuck-cards-page.controller.js';
 
 @Module({
+  imports: [MailingModule],
   controllers: [CardsController, CardExportPageController, CardPagesController, RegistrationPagesController, StuckCardsPageController],
   providers: [CardsRepository, CardsService, CardExportService, ReplayService, SavedSearchesRepository],
   exports: [CardsService],
