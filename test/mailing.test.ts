@@ -164,6 +164,26 @@ describe('mail batches: print, check, hand over', () => {
       expect(await link.textContent()).toContain(batch.id);
       const doc = await page.request.get(`${sys.baseUrl}${await link.getAttribute('href')}`.replace(/#.*$/, ''));
       expect(doc.status()).toBe(200);
+
+      // Returned notices, scanned as a list: one twice, one unknown (R-2.6).
+      await page.goto(`${sys.baseUrl}/returns`);
+      await page.selectOption('#reason', '転居先不明');
+      await page.fill('#numbers', `${ids[0]}\n${ids[0].slice(0, 4)} ${ids[0].slice(4)}\nZZZ999`);
+      await page.click('button:has-text("返戻を記録")');
+      const rows = await page.locator('table tbody tr').allTextContents();
+      expect(rows).toHaveLength(2);
+      expect(rows[0]).toContain('返戻を記録しました');
+      expect(rows[1]).toContain('該当するカードがありません');
+      expect(await accessibilityViolations(page)).toEqual([]);
+      const returned = await sys.sql<{ state: string; n: string }>(
+        `select c.state, (select count(*) from card_event e where e.card_id = c.card_id and e.type = 'record_return') as n from card c where c.card_id = ?`,
+        [ids[0]],
+      );
+      expect(returned).toEqual([{ state: 'notice_returned', n: '1' }]);
+      // Scanned again another day: recorded once.
+      await page.fill('#numbers', ids[0]);
+      await page.click('button:has-text("返戻を記録")');
+      expect(await page.locator('table tbody tr').first().textContent()).toContain('記録済み');
     });
   });
 });

@@ -9,7 +9,7 @@ import { Allow } from '../auth/auth.types.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
 import { CommonException, type FieldError } from '../common/errors.js';
 import { parseOrThrow } from '../common/zod-validation.js';
-import { MailingService } from '../mailing/mailing.service.js';
+import { MailingRepository } from '../mailing/mailing.repository.js';
 import { WARD_CONFIG } from '../config/config.module.js';
 import type { WardConfig } from '../config/ward-config.js';
 import { FormErrorRenderers, errorsByField } from '../web/form-errors.js';
@@ -94,7 +94,7 @@ export class CardPagesController {
     private readonly savedSearches: SavedSearchesRepository,
     @Inject(WARD_CONFIG) private readonly ward: WardConfig,
     forms: FormErrorRenderers,
-    private readonly mailing: MailingService,
+    private readonly mailing: MailingRepository,
   ) {
     // A refused action draws the card page again (404 and 403 stay error pages that link back).
     forms.register(/^\/cards\/([A-Za-z0-9][A-Za-z0-9-]{0,31})\/actions\/([a-z_]{1,40})$/, async ({ req, res, params: [id, action], status, errors, input }) => {
@@ -217,7 +217,7 @@ export class CardPagesController {
     const split = failed ? errorsByField(failed.errors, failedOffered ? ACTION_FIELDS : []) : undefined;
     const booking = detail.booking;
     // The notices mailed to this card, each a page of its batch's file with the file's SHA-256 (R-3.4).
-    const mailed = await this.mailing.repo.mailedForCard(id);
+    const mailed = await this.mailing.mailedForCard(id);
     const fieldErrors: { message: string; href: string }[] = [];
     res.status(status).render('card', {
       title: `カード ${id}`,

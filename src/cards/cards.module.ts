@@ -1,5 +1,6 @@
 import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
-import { MailingModule } from '../mailing/mailing.module.js';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { MailingRepository } from '../mailing/mailing.repository.js';
 import { CardExportService } from './card-export.service.js';
 import { CardExportPageController, CardPagesController } from './card-pages.controller.js';
 import { CardsController } from './cards.controller.js';
@@ -11,9 +12,16 @@ import { SavedSearchesRepository } from './saved-searches.repository.js';
 import { StuckCardsPageController } from './stuck-cards-page.controller.js';
 
 @Module({
-  imports: [MailingModule],
   controllers: [CardsController, CardExportPageController, CardPagesController, RegistrationPagesController, StuckCardsPageController],
-  providers: [CardsRepository, CardsService, CardExportService, ReplayService, SavedSearchesRepository],
+  providers: [
+    CardsRepository,
+    CardsService,
+    CardExportService,
+    ReplayService,
+    SavedSearchesRepository,
+    // The card page lists the notices mailed to the card.
+    { provide: MailingRepository, inject: [EntityManager], useFactory: (em: EntityManager) => new MailingRepository(em) },
+  ],
   exports: [CardsService],
 })
 export class CardsModule implements NestModule {
