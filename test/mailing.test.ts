@@ -2,10 +2,13 @@
  * Mail batches end to end on real parts: PostgreSQL, the Temporal server, the card worker, the
  * print worker with Chromium, poppler reading the PDFs back.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { AuthUser } from '../src/auth/auth.types.js';
 import { MailingService } from '../src/mailing/mailing.service.js';
+import { mailBatchWorkflowId } from '../workflows/mail-batch-messages.js';
 import { pageTexts, pdfFonts } from '../src/printing/pdf-check.js';
 import type { Browser } from 'playwright-core';
 import { accessibilityViolations, launchBrowser, screenshot, signIn } from './support/browser.js';
@@ -22,7 +25,17 @@ describe('mail batches: print, check, hand over', () => {
     mailing = sys.app.get(MailingService);
     office = await sys.token('office');
   });
+  /** Batches whose workflow histories `npm run record:histories` saves for the replay test. */
+  const recorded: Record<string, string> = {};
   afterAll(async () => {
+    if (process.env.RECORD_HISTORIES === '1') {
+      const dir = fileURLToPath(new URL('./histories/', import.meta.url));
+      for (const [name, batchId] of Object.entries(recorded)) {
+        const history = await sys.client.workflow.getHandle(mailBatchWorkflowId(batchId)).fetchHistory();
+        writeFileSync(join(dir, `${name}.json`), JSON.stringify(historyToJSON(history), null, 2));
+        process.stdout.write(`recorded test/histories/${name}.json: ${history.events?.length} events\n`);
+      }
+    }
     await sys.stop();
   });
 
@@ -57,6 +70,7 @@ describe('mail batches: print, check, hand over', () => {
       { name: '佐藤\u3000三郎', postalCode: '135-0001', address: '江東区毛利1-1-1' },
     ]);
     const batch = await mailing.create('notice', 376, clerk, ids);
+    recorded['mail-batch-notice'] = batch.id;
     expect(batch).toMatchObject({ status: 'draft', items: 5 });
     const items = await mailing.repo.items(batch.id);
     // Sorted by delivering post office (深川, 晴海, 城東), each with fewer than 101 items: 後納郵便.
@@ -99,6 +113,7 @@ describe('mail batches: print, check, hand over', () => {
   it('resumes a render interrupted by a stopped print worker, and a card pulled out is not mailed', async () => {
     const ids = await cardsAtVenue(Array.from({ length: 7 }, (_, i) => ({ name: `中断\u3000${'一二三四五六七'[i]}郎` })));
     const batch = await mailing.create('notice', 376, clerk, ids);
+    recorded['mail-batch-resumed'] = batch.id;
     await mailing.pullOut(batch.id, ids[6], clerk);
     await mailing.print(batch.id, clerk);
     // Stop the print worker as soon as the first chunk of notices is on disk, then start another.
