@@ -3,6 +3,7 @@
 # One image for every process of the system; the command chooses the process:
 #   API     node dist/src/main.js            (the default CMD)
 #   worker  node dist/src/worker/main.js
+#   print   node dist/src/worker/print-main.js   (image target `print-worker`: with Chromium and the print font)
 #   CLI     node dist/src/cli.js <command>   (e.g. `db migrate`, `user create`, `token create`)
 #
 # Build:  docker build -t koto-mynumber-card .
@@ -71,15 +72,25 @@ COPY --from=build /app/dist ./dist
 # The ward's venues, post offices, towns and timer policy (read relative to the working directory,
 # or from WARD_CONFIG_DIR). Another ward: mount its folder over /app/config/koto or set WARD_CONFIG_DIR.
 COPY config ./config
+# Printed matter: the Handlebars templates (the ward's to edit) and the ward's own fonts, if any.
+COPY templates ./templates
+COPY fonts ./fonts
 USER node
 EXPOSE 3000
 # Health: GET /api/health (docker-compose.yml checks it for the api service only).
 CMD ["node", "dist/src/main.js"]
 
 # ---------------------------------------------------------------------------------------------
-# print-worker (later, not added yet): the worker that renders PDF notices with Chromium goes here,
-# as a stage of its own on top of `runtime`, so that the API and card worker images carry no
-# browser: `FROM runtime AS print-worker`, `USER root`, `apt-get install --no-install-recommends
-# chromium fonts-noto-cjk`, `USER node`, its own CMD. The last stage is the default target of a
-# plain `docker build`, so from then on name the target (`--target runtime`; docker-compose.yml
-# already does).
+# print-worker: the worker that renders printed matter with Chromium (Puppeteer drives Debian's;
+# no browser download), the print font IPAmj Mincho (the MJ character set) and poppler-utils
+# (pdftotext/pdffonts check every rendered batch). A stage of its own so that the API and card
+# worker images carry no browser. The last stage is the default target of a plain `docker build`:
+# name the target (`--target runtime`; docker-compose.yml does).
+FROM runtime AS print-worker
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends chromium fonts-ipamj-mincho poppler-utils \
+ && rm -rf /var/lib/apt/lists/*
+USER node
+ENV CHROMIUM_PATH=/usr/bin/chromium
+CMD ["node", "dist/src/worker/print-main.js"]

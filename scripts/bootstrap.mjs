@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Provisions what the project needs, then runs one of its commands: `start`, `test`, `cli`, `bench-cards`, `bench-ui`, `bench-history`, `bench-booking`, `drill`.
+// Provisions what the project needs, then runs one of its commands: `start`, `test`, `cli`, `bench-cards`, `bench-ui`, `bench-history`, `bench-booking`, `bench-print`, `drill`.
 // Node built-ins only: this runs before the dependencies are installed, on whatever Node the machine has.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -186,6 +186,33 @@ function runForwardingSignals(cmd, args, opts) {
   child.on('exit', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
 }
 
+/**
+ * What printing needs from the system (issue 10): Chromium (Puppeteer drives Debian's, no browser
+ * download), the print font IPAmj Mincho (the MJ character set) and poppler's pdftotext/pdffonts
+ * (the printed text is checked against its data). Installed with apt-get when missing and this
+ * user may (root, Debian); otherwise a message names the packages, and printing says what is missing
+ * when it is used. Returns the packages still missing.
+ */
+function ensurePrintTools() {
+  const needs = [
+    ['chromium', () => ['/usr/bin/chromium', '/usr/bin/chromium-browser'].some((p) => existsSync(p)) || Boolean(process.env.CHROMIUM_PATH)],
+    ['fonts-ipamj-mincho', () => ['/usr/share/fonts/truetype/ipamj/ipamjm.ttf', '/usr/share/fonts/opentype/ipamj/ipamjm.ttf'].some((p) => existsSync(p))],
+    ['poppler-utils', () => existsSync('/usr/bin/pdftotext') && existsSync('/usr/bin/pdffonts')],
+  ];
+  let missing = needs.filter(([, present]) => !present()).map(([pkg]) => pkg);
+  if (missing.length === 0) return [];
+  const canInstall = process.platform === 'linux' && typeof process.getuid === 'function' && process.getuid() === 0 && existsSync('/usr/bin/apt-get');
+  if (canInstall) {
+    say(`installing ${missing.join(', ')} (Debian packages for printing)`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    run('apt-get', ['update', '-qq'], { env });
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+    missing = needs.filter(([, present]) => !present()).map(([pkg]) => pkg);
+  }
+  if (missing.length > 0) say(`printing needs the Debian packages ${missing.join(', ')}: install them (sudo apt-get install ${missing.join(' ')}); everything else runs without them`);
+  return missing;
+}
+
 /** TypeScript → dist/ with SWC (type checking is `npm run typecheck`, part of `npm test`). */
 function build() {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
@@ -202,6 +229,7 @@ const node = process.execPath;
 
 switch (command) {
   case 'start':
+    ensurePrintTools();
     build();
     runForwardingSignals(node, ['--enable-source-maps', 'dist/src/dev/start.js', ...rest], { env });
     break;
@@ -225,11 +253,17 @@ switch (command) {
     build();
     process.exit(run(node, ['--enable-source-maps', 'dist/bench/booking.bench.js', ...rest], { env }));
     break;
+  case 'bench-print':
+    if (ensurePrintTools().length > 0) process.exit(1);
+    build();
+    process.exit(run(node, ['--enable-source-maps', 'dist/bench/print.bench.js', ...rest], { env }));
+    break;
   case 'bench-history':
     build();
     process.exit(run(node, ['--enable-source-maps', 'dist/bench/history.bench.js', ...rest], { env }));
     break;
   case 'test': {
+    ensurePrintTools();
     const schemathesis = ensureSchemathesis();
     if (schemathesis) env.SCHEMATHESIS_PYTHON = schemathesis;
     build();
@@ -251,6 +285,6 @@ switch (command) {
     process.exit(ensureSchemathesis() ? 0 : 1);
     break;
   default:
-    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui, bench-history, bench-booking, drill, provision`);
+    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui, bench-history, bench-booking, bench-print, drill, provision`);
     process.exit(2);
 }

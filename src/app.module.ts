@@ -18,6 +18,7 @@ import { HealthModule } from './health/health.module.js';
 import { QaModule } from './qa/qa.module.js';
 import { ReportsModule } from './reports/reports.module.js';
 import { WorklistsModule } from './worklists/worklists.module.js';
+import { MailingModule } from './mailing/mailing.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { CalendarModule } from './calendar/calendar.module.js';
 import { BookingModule } from './booking/booking.module.js';
@@ -64,6 +65,7 @@ import { TemporalModule } from './temporal/temporal.module.js';
     VenuesModule,
     CallCenterModule,
     ResidentModule,
+    MailingModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ErrorsFilter }],
 })

@@ -33,6 +33,8 @@ describe('replay of saved card histories', () => {
     // prod-* ones on the production policy (scaled), after 'carry-applied-requests'.
     const paths = ['expiry', 'no-show', 'timer-chain-discard', 'worker-restart'];
     const prod = ['prod-pickup-discard', 'prod-pickup-rejections-run1', 'prod-pickup-rejections-run2', 'prod-expiry-discard', 'prod-removed', 'prod-counter', 'prod-express', 'prod-pickup-months-pending', 'prod-two-actions-one-task'];
+    // Mail batches (recorded by test/mailing.test.ts): printed, checked, handed over; and a render resumed after a stopped print worker.
+    prod.push('mail-batch-notice', 'mail-batch-resumed');
     expect(histories().map((h) => h.workflowId).sort()).toEqual(expect.arrayContaining([...paths, ...paths.map((p) => `${p}-bounded-projection`), ...prod]));
   });
 

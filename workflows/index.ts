@@ -1,1 +1,2 @@
 export { cardWorkflow } from './card.workflow.js';
+export { mailBatchWorkflow } from './mail-batch.workflow.js';

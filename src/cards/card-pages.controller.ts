@@ -12,6 +12,7 @@ import { Allow } from '../auth/auth.types.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
 import { CommonException, type FieldError } from '../common/errors.js';
 import { parseOrThrow } from '../common/zod-validation.js';
+import { MailingRepository } from '../mailing/mailing.repository.js';
 import { WARD_CONFIG } from '../config/config.module.js';
 import type { WardConfig } from '../config/ward-config.js';
 import { FormErrorRenderers, errorsByField } from '../web/form-errors.js';
@@ -84,6 +85,7 @@ export class CardPagesController {
     private readonly moduleRef: ModuleRef,
     private readonly storage: CardStorageRepository,
     private readonly residentLocks: ResidentLockRepository,
+    private readonly mailing: MailingRepository,
   ) {
     // A refused action draws the card page again (404 and 403 stay error pages that link back).
     forms.register(/^\/cards\/([A-Za-z0-9][A-Za-z0-9-]{0,31})\/actions\/([a-z_]{1,40})$/, async ({ req, res, params: [id, action], status, errors, input }) => {
@@ -220,6 +222,8 @@ export class CardPagesController {
     const failedOffered = failed && detail.allowedActions.some((a) => a.action === failed.action);
     const split = failed ? errorsByField(failed.errors, failedOffered ? ACTION_FIELDS : []) : undefined;
     const booking = detail.booking;
+    // The notices mailed to this card, each a page of its batch's file with the file's SHA-256.
+    const mailed = await this.mailing.mailedForCard(id);
     const fieldErrors: { message: string; href: string }[] = [];
     // The card's storage place at its venue, set at receipt and changeable from the venue's pages.
     const stored = await this.storage.get(id);
@@ -232,6 +236,7 @@ export class CardPagesController {
       venueName: this.venueName(detail.card.venueId),
       booking: booking ? { ...booking, venueName: this.venueName(booking.venueId) } : undefined,
       timeline: detail.timeline,
+      mailed: mailed.map((m) => ({ ...m, kindLabel: m.kind === 'notice' ? '交付通知書' : '再通知はがき', file: m.kind === 'notice' ? 'notices' : 'renotices' })),
       proposals: detail.proposals,
       done: opts.done && Object.hasOwn(ACTION_DEFINITIONS, opts.done) ? ACTION_DEFINITIONS[opts.done as CardAction].label : undefined,
       failedLabel: failed && Object.hasOwn(ACTION_DEFINITIONS, failed.action) ? ACTION_DEFINITIONS[failed.action as CardAction].label : undefined,

@@ -1,4 +1,6 @@
 import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { MailingRepository } from '../mailing/mailing.repository.js';
 import { CardExportService } from './card-export.service.js';
 import { CardExportPageController, CardPagesController } from './card-pages.controller.js';
 import { CardsController } from './cards.controller.js';
@@ -12,7 +14,16 @@ import { CardStorageRepository } from '../venues/card-storage.repository.js';
 
 @Module({
   controllers: [CardsController, CardExportPageController, CardPagesController, RegistrationPagesController, StuckCardsPageController],
-  providers: [CardsRepository, CardsService, CardExportService, ReplayService, SavedSearchesRepository, CardStorageRepository],
+  providers: [
+    CardsRepository,
+    CardsService,
+    CardExportService,
+    ReplayService,
+    SavedSearchesRepository,
+    CardStorageRepository,
+    // The card page lists the notices mailed to the card.
+    { provide: MailingRepository, inject: [EntityManager], useFactory: (em: EntityManager) => new MailingRepository(em) },
+  ],
   exports: [CardsService, CardStorageRepository],
 })
 export class CardsModule implements NestModule {

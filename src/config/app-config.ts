@@ -9,6 +9,10 @@ const schema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('cards'),
+  /** The print worker's task queue (PDF rendering, issue 10). */
+  PRINT_TASK_QUEUE: z.string().max(100).default('print'),
+  /** Where printed batches are kept (every mailed document with its SHA-256, R-3.4). */
+  PRINT_DIR: z.string().max(500).default('.data/print'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
   /** The public address residents and staff use: configuration, never code. */

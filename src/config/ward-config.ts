@@ -48,6 +48,8 @@ export interface WardConfig {
   towns: { postalCode: string; town: string; venueId: string }[];
   /** Venue allocated to a postal code (R-3.1, 別紙②), or undefined outside the ward. */
   venueForPostalCode(postalCode: string): string | undefined;
+  /** The post office that delivers to a postal code (R-3.8), or undefined outside the ward. */
+  postOfficeForPostalCode(postalCode: string): string | undefined;
 }
 
 const DAY = 86_400_000;
@@ -76,6 +78,14 @@ export function loadWardConfig(dir = process.env.WARD_CONFIG_DIR ?? 'config/koto
   });
   new WardCalendar(ward.calendar, [...venueIds]); // refuses unknown venues and dates listed twice
   const byPostal = new Map(towns.map((t) => [t.postalCode.replace('-', ''), t.venueId]));
+  const postOffices = new Set(ward.postOffices.map((p) => p.id));
+  const officeByPostal = new Map(
+    rows.map((raw, i) => {
+      const row = townRowSchema.parse(raw);
+      if (!postOffices.has(row.default_post_office)) throw new Error(`towns.csv line ${i + 2}: unknown post office ${row.default_post_office}`);
+      return [row.postal_code.replace('-', ''), row.default_post_office] as const;
+    }),
+  );
   const policy: CardPolicy = {
     ...DEFAULT_POLICY,
     noticeSlaMs: ward.policy.noticeSlaDays * DAY,
@@ -94,6 +104,7 @@ export function loadWardConfig(dir = process.env.WARD_CONFIG_DIR ?? 'config/koto
     calendar: ward.calendar,
     towns,
     venueForPostalCode: (postalCode) => byPostal.get(postalCode.replace(/[-ー−‐]/g, '')),
+    postOfficeForPostalCode: (postalCode) => officeByPostal.get(postalCode.replace(/[-ー−‐]/g, '')),
   };
 }
 

@@ -273,7 +273,8 @@ try {
   const apiUrl = `http://localhost:${port}`;
   stackInfo = { databaseUrl, migrationDatabaseUrl: migrationUrl, temporalAddress, apiUrl };
   supervise('worker', 'dist/src/worker/main.js', env);
-  supervise('api', 'dist/src/main.js', env);
+  supervise('print-worker', 'dist/src/worker/print-main.js', { ...env, PRINT_DIR: join(dataDir, 'print') });
+  supervise('api', 'dist/src/main.js', { ...env, PRINT_DIR: join(dataDir, 'print') });
   await waitForPort(port, 60_000);
   await waitForHealth(`${apiUrl}/api/health`, 60_000);
 

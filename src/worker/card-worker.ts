@@ -2,8 +2,10 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createCardActivities } from '../../activities/create-card-activities.js';
+import { createMailingActivities } from '../../activities/create-mailing-activities.js';
 import { redactingActivityInterceptor } from './redacting-interceptor.js';
 
 /** The workflows' entry module: compiled JavaScript under dist/, TypeScript when run from source (tests). */
@@ -17,6 +19,8 @@ export interface CardWorkerOptions {
   namespace: string;
   taskQueue: string;
   orm: MikroORM;
+  /** A Temporal client for activities that act on cards (a mail batch's hand-over). */
+  client?: Client;
   /** A pre-built workflow bundle (tests build one for all files); otherwise the worker bundles at start. */
   workflowBundlePath?: string;
   tuning?: Partial<Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'>>;
@@ -28,7 +32,7 @@ export async function createCardWorker(opts: CardWorkerOptions): Promise<Worker>
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: workflowsPath() }),
-    activities: createCardActivities({ orm: opts.orm }),
+    activities: { ...createCardActivities({ orm: opts.orm }), ...createMailingActivities({ orm: opts.orm, client: opts.client }) },
     // Database error text (SQL parameters: personal data) never reaches the log or the history.
     interceptors: { activity: [redactingActivityInterceptor] },
     maxConcurrentWorkflowTaskExecutions: 100,

@@ -4,6 +4,8 @@
  */
 import { addBusinessDays, tokyoDate } from '../../src/calendar/business-days.js';
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client, Connection } from '@temporalio/client';
@@ -13,7 +15,10 @@ import { AuthService } from '../../src/auth/auth.service.js';
 import { WebAuthService } from '../../src/auth/web-auth.service.js';
 import { containsMyNumber } from '../../src/common/my-number.js';
 import { openOrm } from '../../src/database/database.js';
+import { loadWardConfig } from '../../src/config/ward-config.js';
+import type { PdfRenderer } from '../../src/printing/pdf-renderer.js';
 import { createCardWorker } from '../../src/worker/card-worker.js';
+import { createPrintWorker } from '../../src/worker/print-worker.js';
 import type { StaffRole } from '../../workflows/card-state-machine.js';
 import type { CardPolicy } from '../../workflows/card-timers.js';
 
@@ -38,6 +43,10 @@ export interface TestWorker {
 
 export class TestSystem {
   readonly taskQueue = `cards-test-${randomUUID().slice(0, 8)}`;
+  readonly printTaskQueue = `print-test-${randomUUID().slice(0, 8)}`;
+  /** Where this system's printed batches go. */
+  readonly printDir = join(tmpdir(), `koto-print-${randomUUID().slice(0, 8)}`);
+  printWorker?: TestWorker & { renderer: PdfRenderer };
   app!: NestExpressApplication;
   baseUrl!: string;
   orm!: MikroORM;
@@ -56,6 +65,8 @@ export class TestSystem {
   private async init(opts: { policy?: Partial<CardPolicy> }) {
     quietRuntime();
     process.env.TEMPORAL_TASK_QUEUE = this.taskQueue;
+    process.env.PRINT_TASK_QUEUE = this.printTaskQueue;
+    process.env.PRINT_DIR = this.printDir;
     process.env.CARD_POLICY_JSON = opts.policy ? JSON.stringify(opts.policy) : '';
     this.orm = await openOrm(process.env.DATABASE_URL!);
     this.workerConnection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
@@ -74,6 +85,7 @@ export class TestSystem {
       namespace: 'default',
       taskQueue: this.taskQueue,
       orm: this.orm,
+      client: this.client,
       workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE,
     });
     const running = worker.run();
@@ -86,6 +98,32 @@ export class TestSystem {
       },
     };
     return this.cardWorker;
+  }
+
+  /** The print worker (Chromium) on this system's print task queue; tests that print start it. */
+  async startPrintWorker(opts: { chunkItems?: number } = {}): Promise<TestWorker & { renderer: PdfRenderer }> {
+    const { worker, renderer } = await createPrintWorker({
+      connection: this.workerConnection,
+      namespace: 'default',
+      taskQueue: this.printTaskQueue,
+      orm: this.orm,
+      ward: loadWardConfig(),
+      publicUrl: this.baseUrl ?? 'http://localhost',
+      printDir: this.printDir,
+      chunkItems: opts.chunkItems,
+    });
+    const running = worker.run();
+    this.printWorker = {
+      worker,
+      running,
+      renderer,
+      stop: async () => {
+        worker.shutdown();
+        await running;
+        await renderer.close();
+      },
+    };
+    return this.printWorker;
   }
 
   /** A user of `role` with a fresh API token (created through the same service as the CLI). */
@@ -164,6 +202,7 @@ export class TestSystem {
     await this.owner?.close();
     await this.app?.close();
     await this.cardWorker?.stop();
+    await this.printWorker?.stop().catch(() => undefined);
     await this.workerConnection?.close();
     await this.clientConnection?.close();
     await this.orm?.close();

@@ -16,6 +16,7 @@ import { Migration20261126130000_booking } from './Migration20261126130000_booki
 import { Migration20261126140000_callcenter } from './Migration20261126140000_callcenter.js';
 import { Migration20261126150000_resident_pages } from './Migration20261126150000_resident_pages.js';
 import { Migration20261126160000_venue_desk } from './Migration20261126160000_venue_desk.js';
+import { Migration20261126170000_mailing } from './Migration20261126170000_mailing.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124141146_initial', class: Migration20261124141146_initial },
@@ -34,4 +35,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261126140000_callcenter', class: Migration20261126140000_callcenter },
   { name: 'Migration20261126150000_resident_pages', class: Migration20261126150000_resident_pages },
   { name: 'Migration20261126160000_venue_desk', class: Migration20261126160000_venue_desk },
+  { name: 'Migration20261126170000_mailing', class: Migration20261126170000_mailing },
 ];

@@ -1,0 +1,104 @@
+/**
+ * The printed documents of a mail batch, as items for the renderer (one item per page or sheet):
+ * notices, re-notice postcards, the per-venue transfer ledger with a barcode per card (R-3.1, R-3.5),
+ * envelope address sheets per post office and envelope class (R-3.8), and the batch summary. Every
+ * printed person field goes through `preparePrintFields` first (blanks and the hand-writing list).
+ */
+import bwipjs from 'bwip-js';
+import QRCode from 'qrcode';
+import type { FontCoverage } from './glyph-coverage.js';
+import { type FieldBox, type HandwritingEntry, preparePrintFields } from './print-fields.js';
+
+export interface PrintCard {
+  cardId: string;
+  bookingNumber: string;
+  name: string;
+  postalCode: string;
+  address: string;
+  venueId: string;
+  postOfficeId: string;
+  /** Pickup deadline (residence period ending soon, R-3.7), already in the Japanese era. */
+  pickupDeadline?: string;
+}
+
+/** 区内特別郵便 above this many items for one post office, otherwise 後納郵便 (R-3.8). */
+export const SPECIAL_MAIL_ABOVE = 100;
+export type EnvelopeClass = 'kunai_tokubetsu' | 'konou';
+export const ENVELOPE_CLASS_LABELS: Record<EnvelopeClass, string> = { kunai_tokubetsu: '区内特別郵便', konou: '後納郵便' };
+
+export const envelopeClassFor = (itemsForPostOffice: number): EnvelopeClass => (itemsForPostOffice > SPECIAL_MAIL_ABOVE ? 'kunai_tokubetsu' : 'konou');
+
+/** Cards sorted for the post: by delivering post office, then postal code and address. */
+export function sortForPost<T extends Pick<PrintCard, 'postOfficeId' | 'postalCode' | 'address' | 'cardId'>>(cards: T[], postOfficeOrder: string[]): T[] {
+  const rank = new Map(postOfficeOrder.map((id, i) => [id, i]));
+  return [...cards].sort(
+    (a, b) =>
+      (rank.get(a.postOfficeId) ?? 99) - (rank.get(b.postOfficeId) ?? 99) ||
+      a.postalCode.localeCompare(b.postalCode) ||
+      a.address.localeCompare(b.address, 'ja') ||
+      a.cardId.localeCompare(b.cardId),
+  );
+}
+
+const chunk = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, (i + 1) * n));
+
+/** A Code 128 barcode of a text, as inline SVG. */
+export const barcodeSvg = (text: string) => bwipjs.toSVG({ bcid: 'code128', text, height: 8, includetext: false });
+
+/** A QR code of a URL, as inline SVG. */
+export const qrSvg = (text: string) => QRCode.toString(text, { type: 'svg', margin: 0, errorCorrectionLevel: 'M' });
+
+export interface PersonItems<T> {
+  items: T[];
+  handwriting: HandwritingEntry[];
+}
+
+/** Items of a per-card document (notice letter, re-notice postcard): person fields prepared. */
+export function personItems(
+  cards: PrintCard[],
+  boxes: Record<string, FieldBox>,
+  font: FontCoverage,
+  extra: (c: PrintCard) => Record<string, unknown>,
+): PersonItems<Record<string, unknown> & { id: string; name: string; address: string }> {
+  const handwriting: HandwritingEntry[] = [];
+  const items = cards.map((c) => {
+    const p = preparePrintFields(c.cardId, { name: c.name, address: c.address }, boxes, font);
+    handwriting.push(...p.handwriting);
+    return { id: c.cardId, postalCode: c.postalCode, bookingNumber: c.bookingNumber, pickupDeadline: c.pickupDeadline, ...extra(c), ...p.fields };
+  });
+  return { items, handwriting };
+}
+
+/** Transfer ledger pages of one venue: `rowsPerPage` cards a page, each with its barcode. */
+export function ledgerPages(venueName: string, batchId: string, issuedOn: string, cards: PrintCard[], rowsPerPage: number, font: FontCoverage) {
+  const pages = chunk(cards, rowsPerPage);
+  return pages.map((rows, i) => ({
+    id: `ledger-${batchId}-${venueName}-${i + 1}`,
+    venueName,
+    batchId,
+    issuedOn,
+    page: i + 1,
+    pages: pages.length,
+    rows: rows.map((c, j) => ({
+      no: i * rowsPerPage + j + 1,
+      cardId: c.cardId,
+      bookingNumber: c.bookingNumber,
+      name: font.printable(c.name).text,
+      barcode: barcodeSvg(c.cardId),
+    })),
+  }));
+}
+
+/** Envelope address sheets of one post office and envelope class. */
+export function envelopePages(postOfficeName: string, envelopeClass: EnvelopeClass, batchId: string, cards: PrintCard[], rowsPerPage: number, font: FontCoverage) {
+  const pages = chunk(cards, rowsPerPage);
+  return pages.map((rows, i) => ({
+    id: `envelopes-${batchId}-${postOfficeName}-${i + 1}`,
+    postOfficeName,
+    envelopeClassLabel: ENVELOPE_CLASS_LABELS[envelopeClass],
+    count: cards.length,
+    page: i + 1,
+    pages: pages.length,
+    rows: rows.map((c, j) => ({ no: i * rowsPerPage + j + 1, postalCode: c.postalCode, address: font.printable(c.address).text, name: font.printable(c.name).text })),
+  }));
+}
