@@ -32,7 +32,7 @@ describe('mail batches: print, check, hand over', () => {
       const dir = fileURLToPath(new URL('./histories/', import.meta.url));
       for (const [name, batchId] of Object.entries(recorded)) {
         const history = await sys.client.workflow.getHandle(mailBatchWorkflowId(batchId)).fetchHistory();
-        writeFileSync(join(dir, `${name}.json`), JSON.stringify(historyToJSON(history), null, 2));
+        writeFileSync(join(dir, `${name}.json`), historyToJSON(history));
         process.stdout.write(`recorded test/histories/${name}.json: ${history.events?.length} events\n`);
       }
     }

@@ -57,7 +57,8 @@ describe('replay of saved card histories', () => {
       workflowsPath: fileURLToPath(new URL('./fixtures/changed-card.workflow.ts', import.meta.url)),
       logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
     });
-    const results = await replayAll({ code: changed.code });
+    // The fixture changes the card workflow only: its bundle holds no mail batch workflow.
+    const results = (await replayAll({ code: changed.code })).filter((r) => !r.workflowId.startsWith('mail-batch'));
     expect(results.length).toBeGreaterThanOrEqual(17);
     // A non-determinism error specifically: any other failure (a bundle that does not load, an SDK
     // error) would not show that the saved histories guard running cards.
