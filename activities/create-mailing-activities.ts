@@ -60,12 +60,12 @@ export function createPrintActivities(deps: { orm: MikroORM; renderer: PdfRender
         postOfficeId: r.postOfficeId,
         pickupDeadline: r.expiresOn && r.expiresOn <= addDays(today, DEADLINE_WITHIN_DAYS) ? deps.eras.format(r.expiresOn) : undefined,
       }));
-      const main = batch.kind === 'notice' ? { template: 'notice-letter', kind: 'notices' } : { template: 'renotice-postcard', kind: 'renotices' };
+      const main = batch.kind === 'notice' ? { template: 'notice-letter', kind: 'notices', chunk: 250 } : { template: 'renotice-postcard', kind: 'renotices', chunk: 500 };
       const boxes = (deps.renderer.manifest(main.template) as { fields?: Record<string, { maxWidth: number }> }).fields ?? {};
       const person = personItems(cards, boxes, deps.font, (c) => ({ issuedOn, venueName: venues.get(c.venueId)?.name ?? c.venueId, venueAddress: venues.get(c.venueId)?.address ?? '' }));
       const shared = { ...deps.shared, bookingQr: await qrSvg(deps.shared.bookingUrl) };
       const documents: { kind: string; template: string; items: { id: string }[]; shared?: Record<string, unknown>; chunkSize: number }[] = [
-        { kind: main.kind, template: main.template, items: person.items, shared, chunkSize: deps.chunkItems ?? 250 },
+        { kind: main.kind, template: main.template, items: person.items, shared, chunkSize: deps.chunkItems ?? main.chunk },
       ];
       if (batch.kind === 'notice') {
         const ledgers = [...venues.keys()].flatMap((v) => ledgerPages(venues.get(v)!.name, batchId, issuedOn, cards.filter((c) => c.venueId === v), 20, deps.font));

@@ -24,7 +24,7 @@ const POSTCARDS = Number(process.env.BENCH_POSTCARDS ?? 17_000);
 const NOTICES = Number(process.env.BENCH_NOTICES ?? 752);
 const NAIVE = Number(process.env.BENCH_NAIVE ?? 2_000);
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 500);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? process.env.PRINT_CONCURRENCY ?? 1);
 
 const FAMILY = ['山田', '佐藤', '鈴木', '髙橋', '渡邉', '齋藤', '葛\u{E0102}西', '辻', '𠮷田', '長谷川'];
 const GIVEN = ['太郎', '花子', '一郎', '美咲', '翔太', '陽菜', '健', '結衣'];

@@ -28,7 +28,7 @@ export interface PrintWorkerOptions {
 export async function createPrintWorker(opts: PrintWorkerOptions): Promise<{ worker: Worker; renderer: PdfRenderer }> {
   const print = loadPrintConfig();
   const font = FontCoverage.open(resolveFontFile(print.font));
-  const renderer = new PdfRenderer({ fontFamily: font.name, fontsDir: resolve('fonts') });
+  const renderer = new PdfRenderer({ fontFamily: font.name, fontsDir: resolve('fonts'), concurrency: Number(process.env.PRINT_CONCURRENCY ?? 1) || 1 });
   const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
