@@ -55,7 +55,7 @@ const ONLY = new Set((process.env.BENCH_ONLY ?? 'registration,updates,search,exp
 
 const REGISTER_CARDS = scaled(10_000);
 /** Each lever's runs, side by side in the same run. */
-const LEVER_CARDS = scaled(2_000);
+const LEVER_CARDS = scaled(1_000);
 /** The previous vendor's hand-over, on `npm start`'s own stack. */
 const HANDOVER_CARDS = scaled(17_000);
 const REGISTER_BATCH = 1_000;
