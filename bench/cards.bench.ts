@@ -211,6 +211,8 @@ async function cleanup(): Promise<void> {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     say(`${signal}: cleaning up`);
+    // What was measured before the interruption is still worth reading.
+    if (report.length > 0) printReport();
     void cleanup().then(() => process.exit(130));
   });
 }
