@@ -199,14 +199,19 @@ const report: ReportRow[] = [];
 
 /** Stopped in reverse order at the end, whatever happened. */
 const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
-async function cleanup(): Promise<void> {
-  for (let c = cleanups.pop(); c; c = cleanups.pop()) {
-    try {
-      await c.run();
-    } catch (e) {
-      say(`cleanup of ${c.name} failed: ${String(e)}`);
+let cleaning: Promise<void> | undefined;
+/** Runs the cleanups pushed so far, newest first; a second call while one runs waits for the same. */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (let c = cleanups.pop(); c; c = cleanups.pop()) {
+      try {
+        await c.run();
+      } catch (e) {
+        say(`cleanup of ${c.name} failed: ${String(e)}`);
+      }
     }
-  }
+  })().finally(() => (cleaning = undefined));
+  return cleaning;
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
@@ -248,14 +253,19 @@ async function startStack(): Promise<Stack> {
   chmodSync(dir, 0o755);
   const [pgPort, temporalPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   say(`stack in ${dir}: PostgreSQL :${pgPort}, Temporal :${temporalPort}, API :${apiPort}`);
+  // Each is stopped at the end even when the other failed to start.
   const [pg, temporal] = await Promise.all([
     // Durable commits (fsync on), as in production: not the tests' throw-away settings.
-    startEmbeddedPostgres({ dir: join(dir, 'pg'), port: pgPort, database: 'cards_bench', ephemeral: false }),
+    startEmbeddedPostgres({ dir: join(dir, 'pg'), port: pgPort, database: 'cards_bench', ephemeral: false }).then((pg) => {
+      cleanups.push({ name: 'PostgreSQL', run: () => pg.stop() });
+      return pg;
+    }),
     // File-backed with the WAL pragmas, as `npm start` runs it.
-    startTemporalDevServer({ cliPath: process.env.TEMPORAL_CLI_PATH, port: temporalPort, dbFile: join(dir, 'temporal.db') }),
+    startTemporalDevServer({ cliPath: process.env.TEMPORAL_CLI_PATH, port: temporalPort, dbFile: join(dir, 'temporal.db') }).then((temporal) => {
+      cleanups.push({ name: 'Temporal', run: () => temporal.stop() });
+      return temporal;
+    }),
   ]);
-  cleanups.push({ name: 'PostgreSQL', run: () => pg.stop() });
-  cleanups.push({ name: 'Temporal', run: () => temporal.stop() });
   await migrate(pg.url);
 
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
@@ -1028,7 +1038,7 @@ try {
   }
   if (ONLY.has('handover')) await benchHandover();
 } catch (e) {
-  say(`failed: ${(e as Error).stack ?? String(e)}`);
+  say(`failed: ${(e as Error | undefined)?.stack ?? String(e)}`);
   exitCode = 1;
 } finally {
   if (report.length > 0) printReport();
