@@ -224,7 +224,12 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
         for (const e of events) {
           if (typeof e.data?.releasedBooking === 'string' && recorded.has(e.seq)) await releaseActive(tx, card.cardId, RELEASED_AS[e.type] ?? 'void');
         }
-        if (card.route === 'pickup') await reconcileBookings(tx, card);
+        // Only the card as it is now says which booking it holds: a late retry of an older projection
+        // (its row update was refused above as older) must not void the booking a newer change made.
+        if (card.route === 'pickup') {
+          const [now] = await tx.execute<{ seq: number }[]>(`select seq from card where card_id = ? for update`, [card.cardId]);
+          if (!now || Number(now.seq) <= card.seq) await reconcileBookings(tx, card);
+        }
         // Recorded: the card is no longer stuck.
         await tx.execute(`delete from card_stuck where card_id = ?`, [card.cardId]);
       }));
@@ -248,9 +253,13 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
       });
       return refusing('booking', () =>
         deps.orm.em.fork().transactional(async (tx) => {
-          // Idempotent on the request: a retried claim answers the booking it made.
-          // (One voided because its change was never recorded is claimed afresh.)
-          await tx.execute(`delete from booking where request_id = ? and status = 'void'`, [input.requestId]);
+          // Idempotent on the request: a retried claim answers the booking it made while that booking
+          // is still the card's (or stepping aside for it). A booking of this request that was let go
+          // (voided, or replaced by a later change) belongs to a change that was never recorded: its
+          // workflow task was lost (a timeout under load) and the update delivered again later, after
+          // other changes. It keeps its row under another request id, and the request claims afresh;
+          // answering it would give the card a booking that holds no place.
+          await tx.execute(`update booking set request_id = left(request_id, 170) || '#' || id where request_id = ? and status not in ('booked', 'changing')`, [input.requestId]);
           const before = await tx.execute<Row[]>(`select booking_number, venue_id, starts_at, ends_at from booking where request_id = ?`, [input.requestId]);
           if (before[0]) return view(before[0]);
           // The claim itself: one conditional update, never check-then-insert. The row lock makes

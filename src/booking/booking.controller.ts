@@ -40,7 +40,7 @@ export class BookingController {
     return { booking: await this.booking.currentBooking(id) };
   }
 
-  @Get('venues/:venueId/slots')
+  @Get('venues/:venueId/free-slots')
   @Allow('ward', 'office', 'callcenter', 'venue', 'auditor')
   @ApiOperation({ summary: 'Free slots of a venue between two Tokyo dates (inclusive, at most 62 days), earliest first' })
   @ApiParam({ name: 'venueId', schema: json(venueIdSchema) })

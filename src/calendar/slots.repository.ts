@@ -96,22 +96,35 @@ export class SlotsRepository {
 
   /**
    * Makes `open` say whether each slot of the venues' days from `fromDate` to `toDate` (Tokyo,
-   * inclusive) is one of `windows`: a day or hours closed after generation close their slots, and
-   * open them again when reopened. Returns the slots changed.
+   * inclusive) lies within its day's opening, as `windows` (the generated slots) span it: a day or
+   * hours closed after generation close their slots, and open them again when reopened. A slot that
+   * is not one of the windows but lies within the day's hours (one the office or a test added) is
+   * left open: only the calendar closes slots. Returns the slots changed.
    */
   async syncOpen(venueIds: readonly string[], fromDate: string, toDate: string, windows: readonly SlotWindow[]): Promise<{ opened: number; closed: number }> {
-    const keys = JSON.stringify(windows.map((w) => ({ venue_id: w.venueId, starts_at: w.startsAt.toISOString() })));
+    // Each venue's day, from its first window's start to its last window's end.
+    const spans = new Map<string, { venue_id: string; f: number; t: number }>();
+    for (const w of windows) {
+      const key = `${w.venueId}|${new Date(w.startsAt.getTime() + 9 * 3_600_000).toISOString().slice(0, 10)}`;
+      const span = spans.get(key) ?? { venue_id: w.venueId, f: w.startsAt.getTime(), t: w.endsAt.getTime() };
+      span.f = Math.min(span.f, w.startsAt.getTime());
+      span.t = Math.max(span.t, w.endsAt.getTime());
+      spans.set(key, span);
+    }
+    const open = JSON.stringify([...spans.values()].map((x) => ({ venue_id: x.venue_id, f: new Date(x.f).toISOString(), t: new Date(x.t).toISOString() })));
     const rows = await this.run<{ open: boolean; n: number }>(
-      `with want as (select venue_id, starts_at from jsonb_to_recordset(?::jsonb) as x(venue_id text, starts_at timestamptz)),
+      `with span as (select venue_id, f, t from jsonb_to_recordset(?::jsonb) as x(venue_id text, f timestamptz, t timestamptz)),
+            want as (
+              select s.venue_id, s.starts_at, exists (select 1 from span w where w.venue_id = s.venue_id and s.starts_at >= w.f and s.ends_at <= w.t) as open
+                from slot s
+               where s.venue_id = any(?::text[]) and s.starts_at >= ? and s.starts_at < ?),
             changed as (
-              update slot s set open = (w.venue_id is not null), updated_at = now()
-              from slot s2 left join want w on w.venue_id = s2.venue_id and w.starts_at = s2.starts_at
-              where s2.venue_id = s.venue_id and s2.starts_at = s.starts_at
-                and s.venue_id = any(?::text[]) and s.starts_at >= ? and s.starts_at < ?
-                and s.open is distinct from (w.venue_id is not null)
+              update slot s set open = want.open, updated_at = now()
+                from want
+               where want.venue_id = s.venue_id and want.starts_at = s.starts_at and s.open is distinct from want.open
               returning s.open)
        select open, count(*)::int as n from changed group by open`,
-      [keys, `{${venueIds.join(',')}}`, dayStart(fromDate), dayStart(addDays(toDate, 1))],
+      [open, `{${venueIds.join(',')}}`, dayStart(fromDate), dayStart(addDays(toDate, 1))],
     );
     return { opened: rows.find((r) => r.open)?.n ?? 0, closed: rows.find((r) => !r.open)?.n ?? 0 };
   }

@@ -182,7 +182,10 @@ export class TestSystem {
    */
   async slot(venueId: string, startsAt: Date | string, lengthMs = 30 * 60_000, capacity = 5): Promise<{ venueId: string; startsAt: string }> {
     const start = new Date(startsAt);
-    await this.sql(`insert into slot (venue_id, starts_at, ends_at, capacity) values (?, ?, ?, ?) on conflict do nothing`, [
+    // A slot the calendar generated at the same time gets this capacity and length (tests use times
+    // of their own, e.g. 10:10, so that test files sharing the database do not share slots).
+    await this.sql(`insert into slot (venue_id, starts_at, ends_at, capacity) values (?, ?, ?, ?)
+      on conflict (venue_id, starts_at) do update set ends_at = excluded.ends_at, capacity = excluded.capacity, open = true`, [
       venueId,
       start.toISOString(),
       new Date(start.getTime() + lengthMs).toISOString(),
