@@ -28,11 +28,13 @@ describe("residents' booking pages in Chromium", () => {
   };
   const numbers: Record<keyof typeof people, string> = { ja: '', zh: '', other: '', locked: '' };
   // Slots for this file only (minutes past the hour no other file uses).
-  const slotA = bookableStart(6, '10:10');
-  const slotB = bookableStart(7, '14:10');
-  const slotToyosu = bookableStart(8, '10:10');
-  const slotC = bookableStart(9, '11:10');
-  const slotFull = bookableStart(9, '15:10');
+  // Beyond the calendar's 90-day horizon, so that the venue's own slots (which other test files
+  // book too) do not crowd the nearest free slots a refusal lists.
+  const slotA = bookableStart(70, '10:10');
+  const slotB = bookableStart(71, '14:10');
+  const slotToyosu = bookableStart(72, '10:10');
+  const slotC = bookableStart(73, '11:10');
+  const slotFull = bookableStart(73, '15:10');
 
   beforeAll(async () => {
     // Small limits, so that the throttle (3 failures per number, 6 per address, in 30 s) and the lock (5) show quickly.
