@@ -23,7 +23,7 @@ export interface CardWorkerOptions {
   client?: Client;
   /** A pre-built workflow bundle (tests build one for all files); otherwise the worker bundles at start. */
   workflowBundlePath?: string;
-  tuning?: Partial<Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'>>;
+  tuning?: Partial<Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows' | 'shutdownForceTime'>>;
 }
 
 export async function createCardWorker(opts: CardWorkerOptions): Promise<Worker> {
