@@ -11,8 +11,8 @@ import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { addDays, tokyoDate } from '../src/calendar/business-days.js';
 import type { WardConfig } from '../src/config/ward-config.js';
-import { MAIL_ACTION, MailingRepository, type PrintRow } from '../src/mailing/mailing.repository.js';
-import { type PrintCard, envelopeClassFor, envelopePages, ledgerPages, personItems, qrSvg } from '../src/printing/documents.js';
+import { MAIL_ACTION, MailingRepository } from '../src/mailing/mailing.repository.js';
+import { type PrintCard, envelopeClassFor, envelopePages, ledgerPages, personItems, printedName, qrSvg } from '../src/printing/documents.js';
 import type { FontCoverage } from '../src/printing/glyph-coverage.js';
 import type { EraTable } from '../src/printing/japanese-era.js';
 import { matchPages, pageTexts, pdfFonts } from '../src/printing/pdf-check.js';
@@ -31,13 +31,6 @@ export interface PrintShared {
 
 /** A pickup deadline is printed when the card or residence period ends within this many days. */
 const DEADLINE_WITHIN_DAYS = 180;
-
-/** The name printed for the resident, by the ward's name category. */
-export function printedName(r: Pick<PrintRow, 'name' | 'alphabetName' | 'commonName' | 'nameCategory'>): string {
-  if (r.nameCategory === 'alphabet' && r.alphabetName) return r.alphabetName;
-  if (r.nameCategory === 'common' && r.commonName) return r.commonName;
-  return r.name;
-}
 
 export function createPrintActivities(deps: { orm: MikroORM; renderer: PdfRenderer; font: FontCoverage; eras: EraTable; ward: WardConfig; printDir: string; shared: PrintShared; chunkItems?: number }): PrintActivities {
   const venues = new Map(deps.ward.venues.map((v) => [v.id, v]));

@@ -1,4 +1,4 @@
-import { SPECIAL_MAIL_ABOVE, envelopeClassFor, sortForPost } from './documents.js';
+import { SPECIAL_MAIL_ABOVE, envelopeClassFor, printedName, sortForPost } from './documents.js';
 
 describe('post order and envelope class (R-3.8)', () => {
   it('uses 区内特別郵便 above 100 items for a post office, 後納郵便 up to 100', () => {
@@ -15,5 +15,15 @@ describe('post order and envelope class (R-3.8)', () => {
       ['fukagawa', 'harumi', 'joto'],
     );
     expect(sorted.map((x) => x.cardId)).toEqual(['d', 'e', 'b', 'c', 'a']);
+  });
+});
+
+describe("the printed name follows the ward's name category (R-7.4)", () => {
+  const r = { name: 'スミス\u3000ジョン', alphabetName: 'SMITH JOHN', commonName: '炭\u3000次郎' };
+  it('prints the registered, alphabet or common name as the category says', () => {
+    expect(printedName({ ...r, nameCategory: 'legal' })).toBe('スミス\u3000ジョン');
+    expect(printedName({ ...r, nameCategory: 'alphabet' })).toBe('SMITH JOHN');
+    expect(printedName({ ...r, nameCategory: 'common' })).toBe('炭\u3000次郎');
+    expect(printedName({ ...r, commonName: null, nameCategory: 'common' })).toBe('スミス\u3000ジョン');
   });
 });

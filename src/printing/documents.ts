@@ -21,6 +21,16 @@ export interface PrintCard {
   pickupDeadline?: string;
 }
 
+/**
+ * The name printed for the resident, by the ward's name category (R-7.4): the registered name, the
+ * alphabet name or the common name (通称名); the registered name when the chosen one is missing.
+ */
+export function printedName(r: { name: string; alphabetName: string | null; commonName: string | null; nameCategory: 'legal' | 'alphabet' | 'common' }): string {
+  if (r.nameCategory === 'alphabet' && r.alphabetName) return r.alphabetName;
+  if (r.nameCategory === 'common' && r.commonName) return r.commonName;
+  return r.name;
+}
+
 /** 区内特別郵便 above this many items for one post office, otherwise 後納郵便. */
 export const SPECIAL_MAIL_ABOVE = 100;
 export type EnvelopeClass = 'kunai_tokubetsu' | 'konou';
