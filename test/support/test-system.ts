@@ -206,16 +206,32 @@ export class TestSystem {
     return this.owner.em.fork().execute(query, params) as Promise<T[]>;
   }
 
+  /**
+   * Stops every part, each within `STOP_STEP_MS`: a step that takes longer is named on stderr and
+   * left behind (the test file's process ends anyway), so that a loaded machine cannot hold a file's
+   * afterAll past its limit and hide which part was slow.
+   */
   async stop(): Promise<void> {
-    await this.owner?.close();
-    await this.app?.close();
-    await this.cardWorker?.stop();
-    await this.printWorker?.stop().catch(() => undefined);
-    await this.workerConnection?.close();
-    await this.clientConnection?.close();
-    await this.orm?.close();
+    const step = async (name: string, fn: () => Promise<unknown> | undefined) => {
+      const started = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_STEP_MS)));
+      const outcome = await Promise.race([Promise.resolve(fn()).then(() => 'done' as const), late]).finally(() => clearTimeout(timer));
+      const ms = Date.now() - started;
+      if (outcome === 'late' || ms > 20_000) process.stderr.write(`[test-system] stopping the ${name} took ${outcome === 'late' ? `more than ${STOP_STEP_MS}` : ms} ms\n`);
+    };
+    await step('owner connection', () => this.owner?.close());
+    await step('API', () => this.app?.close());
+    await step('card worker', () => this.cardWorker?.stop());
+    await step('print worker', () => this.printWorker?.stop().catch(() => undefined));
+    await step('worker connection', () => this.workerConnection?.close());
+    await step('client connection', () => this.clientConnection?.close());
+    await step('database connection', () => this.orm?.close());
   }
 }
+
+/** How long each part may take to stop (see `TestSystem.stop`). */
+const STOP_STEP_MS = 25_000;
 
 let seq = 0;
 /** A valid card for registration, unique per call. */
