@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { LOCK_AFTER_FAILURES } from '../src/auth/web-auth.service.js';
 import { ACTIONS, ACTION_DEFINITIONS, type CardAction } from '../workflows/card-state-machine.js';
 import { actionButtonLabel } from '../src/web/messages.js';
-import { accessibilityViolations, launchBrowser, screenshot, signIn } from './support/browser.js';
+import { accessibilityViolations, launchBrowser, screenshot, signIn, submitSignIn } from './support/browser.js';
 import { TestSystem, aCard, bookableStart, eventually } from './support/test-system.js';
 import { tokyoDate } from '../src/calendar/business-days.js';
 
@@ -48,11 +48,7 @@ describe('staff workplace in Chromium', () => {
     }
     const ward = await sys.webUser('ward');
     const page = await newPage();
-    await page.goto(`${sys.baseUrl}/login`);
-    await page.getByLabel('ユーザー名').fill(ward.username);
-    await page.getByLabel('パスワード').fill(ward.password);
-    await page.getByRole('button', { name: 'ログイン' }).click();
-    await page.waitForURL(/\/login\/totp/);
+    await submitSignIn(page, sys.baseUrl, ward, (url) => /\/login\/totp/.test(url.pathname));
     // Without the second factor, no page opens.
     await page.goto(`${sys.baseUrl}/cards`);
     expect(new URL(page.url()).pathname).toBe('/login/totp');
