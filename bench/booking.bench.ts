@@ -13,7 +13,7 @@
  * A report, not a test: it exits 0 whether or not the targets are met, and 1 only if it cannot run.
  */
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,6 +31,7 @@ import { migrate, openOrm } from '../src/database/database.js';
 import { freePort, startEmbeddedPostgres, startTemporalDevServer } from '../src/dev/local-stack.js';
 import { createCardWorker } from '../src/worker/card-worker.js';
 import type { StaffRole } from '../workflows/card-state-machine.js';
+import { type CpuSample, cpuMeter, cpuPer } from './cpu-meter.js';
 import { noopUpdate, type noopWorkflow } from './noop.workflow.js';
 
 // ---- Sizes and targets -------------------------------------------------------------------------
@@ -79,68 +80,6 @@ async function inPool(count: number, concurrency: number, fn: (i: number) => Pro
 function noopWorkflowPath(): string {
   const js = fileURLToPath(new URL('./noop.workflow.js', import.meta.url));
   return existsSync(js) ? js : js.replace(/\.js$/, '.ts');
-}
-
-/** CPU seconds (user + system, reaped children included) of a process, from /proc (Linux). */
-function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Clock ticks are 1/100 s on Linux.
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-}
-
-/** Processes whose command line and parent match; empty where there is no /proc. */
-function findProcesses(match: (argv: string[], ppid: number) => boolean): number[] {
-  if (!existsSync('/proc/self/stat')) return [];
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (match(argv, ppid)) found.push(Number(entry));
-    } catch {
-      // gone in the meantime
-    }
-  }
-  return found;
-}
-
-interface CpuSample {
-  node: number;
-  temporal: number;
-  postgres: number;
-}
-
-/**
- * Where the CPU goes: this process (API, workers, benchmark), the Temporal server and PostgreSQL
- * (postmaster, its live backends, and through the postmaster's reaped children the ones gone).
- */
-function cpuMeter(temporalPort: number, pgDir: string): (() => CpuSample) | undefined {
-  try {
-    const [temporal] = findProcesses((argv) => argv.includes('start-dev') && argv[argv.indexOf('--port') + 1] === String(temporalPort));
-    const postmaster = Number(readFileSync(join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    if (!temporal || !postmaster) return undefined;
-    return () => {
-      const usage = process.cpuUsage();
-      const backends = findProcesses((_argv, ppid) => ppid === postmaster);
-      return {
-        node: (usage.user + usage.system) / 1e6,
-        temporal: cpuSecondsOf(temporal),
-        postgres: cpuSecondsOf(postmaster) + backends.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0),
-      };
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU milliseconds per unit of work between two samples, as "Temporal / node / PostgreSQL". */
-function cpuPer(a: CpuSample | undefined, b: CpuSample | undefined, units: number): string | undefined {
-  if (!a || !b) return undefined;
-  const ms = (k: keyof CpuSample) => (((b[k] - a[k]) * 1000) / units).toFixed(1);
-  return `${ms('temporal')} / ${ms('node')} / ${ms('postgres')} ms`;
 }
 
 interface ReportRow {

@@ -18,7 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
@@ -42,6 +42,7 @@ import { createCardActivities } from '../activities/create-card-activities.js';
 import { type CardWorkflowInput, cardWorkflowId } from '../workflows/card-messages.js';
 import { type Route, type StaffRole, register } from '../workflows/card-state-machine.js';
 import type { cardWorkflow } from '../workflows/card.workflow.js';
+import { type CpuSample, cpuMeter, cpuPer, cpuSecondsOf, findProcesses } from './cpu-meter.js';
 import { noopUpdate, type noopWorkflow } from './noop.workflow.js';
 import { searchQueries, seedReadModel } from './read-model.js';
 
@@ -123,68 +124,6 @@ function peakRss(): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** CPU seconds (user + system, reaped children included) of a process, from /proc (Linux). */
-function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Clock ticks are 1/100 s on Linux.
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-}
-
-/** Processes whose command line and parent match; empty where there is no /proc. */
-function findProcesses(match: (argv: string[], ppid: number) => boolean): number[] {
-  if (!existsSync('/proc/self/stat')) return [];
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (match(argv, ppid)) found.push(Number(entry));
-    } catch {
-      // gone in the meantime
-    }
-  }
-  return found;
-}
-
-interface CpuSample {
-  node: number;
-  temporal: number;
-  postgres: number;
-}
-
-/**
- * Where the CPU goes: this process (API, workers, benchmark), the Temporal server and PostgreSQL
- * (postmaster, its live backends, and through the postmaster's reaped children the ones gone).
- */
-function cpuMeter(temporalPort: number, pgDir: string): (() => CpuSample) | undefined {
-  try {
-    const [temporal] = findProcesses((argv) => argv.includes('start-dev') && argv[argv.indexOf('--port') + 1] === String(temporalPort));
-    const postmaster = Number(readFileSync(join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    if (!temporal || !postmaster) return undefined;
-    return () => {
-      const usage = process.cpuUsage();
-      const backends = findProcesses((_argv, ppid) => ppid === postmaster);
-      return {
-        node: (usage.user + usage.system) / 1e6,
-        temporal: cpuSecondsOf(temporal),
-        postgres: cpuSecondsOf(postmaster) + backends.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0),
-      };
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU milliseconds per unit of work between two samples, as "Temporal / node / PostgreSQL". */
-function cpuPer(a: CpuSample | undefined, b: CpuSample | undefined, units: number): string | undefined {
-  if (!a || !b) return undefined;
-  const ms = (k: keyof CpuSample) => (((b[k] - a[k]) * 1000) / units).toFixed(1);
-  return `${ms('temporal')} / ${ms('node')} / ${ms('postgres')} ms`;
 }
 
 interface ReportRow {
