@@ -12,7 +12,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { addDays, tokyoDate } from '../src/calendar/business-days.js';
 import type { WardConfig } from '../src/config/ward-config.js';
 import { MAIL_ACTION, MailingRepository } from '../src/mailing/mailing.repository.js';
-import { type PrintCard, envelopeClassFor, envelopePages, ledgerPages, personItems, printedName, qrSvg } from '../src/printing/documents.js';
+import { type PrintCard, envelopeClassFor, envelopePages, ledgerPages, personItems, printedName, qrSvg, summaryPage, summaryTexts } from '../src/printing/documents.js';
 import type { FontCoverage } from '../src/printing/glyph-coverage.js';
 import type { EraTable } from '../src/printing/japanese-era.js';
 import { matchPages, pageTexts, pdfFonts } from '../src/printing/pdf-check.js';
@@ -57,7 +57,18 @@ export function createPrintActivities(deps: { orm: MikroORM; renderer: PdfRender
       const boxes = (deps.renderer.manifest(main.template) as { fields?: Record<string, { maxWidth: number }> }).fields ?? {};
       const person = personItems(cards, boxes, deps.font, (c) => ({ issuedOn, venueName: venues.get(c.venueId)?.name ?? c.venueId, venueAddress: venues.get(c.venueId)?.address ?? '' }));
       const shared = { ...deps.shared, bookingQr: await qrSvg(deps.shared.bookingUrl) };
+      // The batch summary is the batch's first sheet, checked like every page.
+      const summary = summaryPage({
+        batchId,
+        kindLabel: batch.kind === 'notice' ? '交付通知書' : '再通知はがき',
+        issuedOn,
+        cards,
+        postOffices: deps.ward.postOffices,
+        venues: deps.ward.venues,
+        handwritingCount: person.handwriting.length,
+      });
       const documents: { kind: string; template: string; items: { id: string }[]; shared?: Record<string, unknown>; chunkSize: number }[] = [
+        { kind: 'summary', template: 'batch-summary', items: [summary], chunkSize: 1 },
         { kind: main.kind, template: main.template, items: person.items, shared, chunkSize: deps.chunkItems ?? main.chunk },
       ];
       if (batch.kind === 'notice') {
@@ -66,7 +77,7 @@ export function createPrintActivities(deps: { orm: MikroORM; renderer: PdfRender
       }
       const envelopes = [...offices.keys()].flatMap((o) => {
         const mine = cards.filter((c) => c.postOfficeId === o);
-        return mine.length === 0 ? [] : envelopePages(offices.get(o)!, envelopeClassFor(mine.length), batchId, mine, 25, deps.font);
+        return mine.length === 0 ? [] : envelopePages(offices.get(o)!, envelopeClassFor(mine.length), batchId, mine, 25, deps.font, batch.kind);
       });
       documents.push({ kind: 'envelopes', template: 'envelope-sheet', items: envelopes, chunkSize: deps.chunkItems ?? 100 });
       const total = documents.reduce((s, d) => s + d.items.length, 0);
@@ -93,6 +104,7 @@ export function createPrintActivities(deps: { orm: MikroORM; renderer: PdfRender
           },
         });
         before += d.items.length;
+        if (result.resumedChunks > 0) Context.current().log.info('render resumed from finished chunks', { batchId, document: d.kind, resumedChunks: result.resumedChunks, chunks: result.chunks });
         type3Fonts += (await pdfFonts(file)).filter((f) => f.type.includes('Type 3')).length;
         const pages = await pageTexts(file);
         if (d.kind === main.kind) {
@@ -100,6 +112,10 @@ export function createPrintActivities(deps: { orm: MikroORM; renderer: PdfRender
             pages,
             person.items.map((c) => ({ id: c.id, pages: 1, texts: [c.name, c.address, String(c.bookingNumber ?? '')] })),
           );
+          mismatches += match.mismatches.length + Math.abs(match.pageCount.actual - match.pageCount.expected);
+        }
+        if (d.kind === 'summary') {
+          const match = matchPages(pages, [{ id: summary.id, pages: 1, texts: summaryTexts(summary) }]);
           mismatches += match.mismatches.length + Math.abs(match.pageCount.actual - match.pageCount.expected);
         }
         await repo.saveDocument({ batchId, kind: d.kind, file, sha256: result.sha256, bytes: result.bytes, pages: pages.length });

@@ -82,7 +82,7 @@ describe('mail batches: print, check, hand over', () => {
     await mailing.print(batch.id, clerk);
     await eventually(async () => (await step(batch.id)) === 'printed', 120_000, 'batch printed');
     const docs = await mailing.repo.documents(batch.id);
-    expect(docs.map((d) => d.kind).sort()).toEqual(['envelopes', 'ledgers', 'notices']);
+    expect(docs.map((d) => d.kind).sort()).toEqual(['envelopes', 'ledgers', 'notices', 'summary']);
     const notices = docs.find((d) => d.kind === 'notices')!;
     expect(notices.pages).toBe(5);
     expect(notices.sha256).toMatch(/^[0-9a-f]{64}$/);

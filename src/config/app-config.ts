@@ -13,6 +13,8 @@ const schema = z.object({
   PRINT_TASK_QUEUE: z.string().max(100).default('print'),
   /** Where printed batches are kept (every mailed document with its SHA-256, R-3.4). */
   PRINT_DIR: z.string().max(500).default('.data/print'),
+  /** Items per rendered chunk, for every document (unset: 250 letters, 500 postcards); tests use a few. */
+  PRINT_CHUNK_ITEMS: z.coerce.number().int().min(1).max(1000).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
   /** The public address residents and staff use: configuration, never code. */

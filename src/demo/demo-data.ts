@@ -80,19 +80,40 @@ async function ensureDemoSlots(databaseUrl: string, venues: readonly { id: strin
   }
 }
 const TO_NOTICE: Step[] = [['inspect', 'office'], ['ship_to_venue', 'office'], ['receive_at_venue', 'venue'], ['mail_notice', 'office']];
+/** Inspected, shipped and received at their venue: due for today's notice batch (R-3.10). */
+export const DEMO_TO_VENUE: Step[] = TO_NOTICE.slice(0, 3);
+
+/**
+ * Residents of the first cards waiting at their venue, so that the office's first notice batch on
+ * `npm start` (`/mail-batches`) has a hand-writing list (R-7.2, R-7.5): a name with a vendor's
+ * external character (private use, U+E0A1) that the print font cannot draw, an address longer than
+ * the notice's address box, and a name with an ideographic variation sequence the font does draw.
+ */
+export const DEMO_NOTICE_RESIDENTS: Record<string, string>[] = [
+  { name: '\uE0A1田\u3000直樹', nameKana: 'ツジタ ナオキ', postalCode: '135-0016', address: '江東区東陽四丁目11番28号' },
+  {
+    name: '長谷川\u3000美咲',
+    nameKana: 'ハセガワ ミサキ',
+    postalCode: '136-0072',
+    address: '江東区大島四丁目5番1号　大島四丁目団地第二住宅管理組合方　グランドメゾン江東大島ステーションサイドレジデンス東棟1203号室',
+  },
+  { name: '葛\u{E0102}西\u3000花子', nameKana: 'カサイ ハナコ', postalCode: '135-0061', address: '江東区豊洲二丁目2番18号' },
+];
 
 interface Plan {
   route: string;
   count: number;
   steps: Step[];
   foreign?: 'expired' | 'valid';
+  /** The first cards' residents, instead of generated ones. */
+  residents?: Record<string, string>[];
 }
 
 const PLANS: Plan[] = [
   { route: 'pickup', count: 25, steps: [] },
   { route: 'pickup', count: 20, steps: TO_NOTICE.slice(0, 1) },
   { route: 'pickup', count: 15, steps: TO_NOTICE.slice(0, 2) },
-  { route: 'pickup', count: 20, steps: TO_NOTICE.slice(0, 3) },
+  { route: 'pickup', count: 20, steps: DEMO_TO_VENUE, residents: DEMO_NOTICE_RESIDENTS },
   { route: 'pickup', count: 50, steps: TO_NOTICE },
   { route: 'pickup', count: 10, steps: [...TO_NOTICE, ['record_return', 'office', { reason: '宛所不明で返戻' }]] },
   { route: 'pickup', count: 40, steps: [...TO_NOTICE, ['reserve', 'callcenter', slot(6)]] },
@@ -173,7 +194,7 @@ export async function loadDemoData(opts: { apiUrl: string; databaseUrl: string; 
   for (const plan of PLANS) {
     for (let i = 0; i < plan.count; i++) {
       const cardId = `D${String(++id).padStart(7, '0')}`;
-      jobs.push({ id: cardId, plan, card: { cardId, route: plan.route, resident: resident(plan.foreign) } });
+      jobs.push({ id: cardId, plan, card: { cardId, route: plan.route, resident: { ...resident(plan.foreign), ...plan.residents?.[i] } } });
     }
   }
   for (let i = 0; i < jobs.length; i += 500) {

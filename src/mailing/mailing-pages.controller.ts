@@ -31,7 +31,7 @@ export const STATUS_LABELS: Record<BatchStatus, string> = {
   cancelled: '取り消し',
 };
 const KIND_LABELS = { notice: '交付通知書', renotice: '再通知はがき' } as const;
-const DOCUMENT_LABELS: Record<BatchDocumentKind, string> = { notices: '交付通知書・交付説明文書', renotices: '再通知はがき', ledgers: '各会場送付台帳', envelopes: '封筒宛名シート' };
+const DOCUMENT_LABELS: Record<BatchDocumentKind, string> = { summary: '発送バッチ集計', notices: '交付通知書・交付説明文書', renotices: '再通知はがき', ledgers: '各会場送付台帳', envelopes: '封筒宛名シート' };
 const REASON_LABELS = { missing_glyph: '印刷できない文字', overflow: '枠に収まらない' } as const;
 const FIELD_LABELS: Record<string, string> = { name: '氏名', address: '住所' };
 const DONE: Record<string, string> = {
@@ -170,7 +170,7 @@ export class MailingPagesController {
   @Get(':id/:kind.pdf')
   @Allow('office', 'ward', 'auditor')
   async pdf(@Param('id') id: string, @Param('kind') kind: string, @Req() req: WebRequest, @Res() res: Response) {
-    const k = parseOrThrow(z.object({ kind: z.enum(['notices', 'renotices', 'ledgers', 'envelopes']) }), { kind }).kind;
+    const k = parseOrThrow(z.object({ kind: z.enum(['summary', 'notices', 'renotices', 'ledgers', 'envelopes']) }), { kind }).kind;
     const doc = await this.service.document(this.id(id), k);
     const items = await this.service.repo.items(id);
     await this.accessLog.record({ user: req.web.user, kind: 'export', cardIds: items.filter((i) => !i.pulledOutAt).map((i) => i.cardId), detail: `mail batch ${id} ${k}.pdf sha256 ${doc.sha256}`, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });

@@ -19,7 +19,7 @@ import { batchCancelSignal, batchCheckedUpdate, batchHandOverUpdate, batchReprin
 import { MailingErrorCode, MailingException } from './mailing.exception.js';
 import { type BatchKind, type BatchView, MailingRepository } from './mailing.repository.js';
 
-export type BatchDocumentKind = 'notices' | 'renotices' | 'ledgers' | 'envelopes';
+export type BatchDocumentKind = 'summary' | 'notices' | 'renotices' | 'ledgers' | 'envelopes';
 
 @Injectable()
 export class MailingService {

@@ -99,12 +99,27 @@ export function ledgerPages(venueName: string, batchId: string, issuedOn: string
   }));
 }
 
+/**
+ * The envelope each kind of batch is sealed in: notices in the ordinary envelope, re-notice postcards
+ * in the dedicated re-notice envelope (R-6.5: 再発行した交付通知書を送付するための専用封筒).
+ */
+export const ENVELOPE_LABELS = { notice: '交付通知書用封筒', renotice: '再通知専用封筒' } as const;
+
 /** Envelope address sheets of one post office and envelope class. */
-export function envelopePages(postOfficeName: string, envelopeClass: EnvelopeClass, batchId: string, cards: PrintCard[], rowsPerPage: number, font: FontCoverage) {
+export function envelopePages(
+  postOfficeName: string,
+  envelopeClass: EnvelopeClass,
+  batchId: string,
+  cards: PrintCard[],
+  rowsPerPage: number,
+  font: FontCoverage,
+  batchKind: keyof typeof ENVELOPE_LABELS = 'notice',
+) {
   const pages = chunk(cards, rowsPerPage);
   return pages.map((rows, i) => ({
     id: `envelopes-${batchId}-${postOfficeName}-${i + 1}`,
     postOfficeName,
+    envelopeLabel: ENVELOPE_LABELS[batchKind],
     envelopeClassLabel: ENVELOPE_CLASS_LABELS[envelopeClass],
     count: cards.length,
     page: i + 1,
@@ -112,3 +127,54 @@ export function envelopePages(postOfficeName: string, envelopeClass: EnvelopeCla
     rows: rows.map((c, j) => ({ no: i * rowsPerPage + j + 1, postalCode: c.postalCode, address: font.printable(c.address).text, name: font.printable(c.name).text })),
   }));
 }
+
+export interface BatchSummary {
+  id: string;
+  batchId: string;
+  kindLabel: string;
+  issuedOn: string;
+  total: number;
+  offices: { name: string; envelopeClassLabel: string; count: number }[];
+  venues: { name: string; count: number }[];
+  handwritingCount: number;
+}
+
+/**
+ * The batch summary, the first sheet of every batch: items per delivering post office with its
+ * envelope class (counted as the envelope sheets count them), per venue, and the hand-writing list's
+ * length. `summaryTexts` is what the page check expects to read back from it.
+ */
+export function summaryPage(input: {
+  batchId: string;
+  kindLabel: string;
+  issuedOn: string;
+  cards: Pick<PrintCard, 'venueId' | 'postOfficeId'>[];
+  postOffices: { id: string; name: string }[];
+  venues: { id: string; name: string }[];
+  handwritingCount: number;
+}): BatchSummary {
+  const count = (pick: (c: Pick<PrintCard, 'venueId' | 'postOfficeId'>) => string, id: string) => input.cards.filter((c) => pick(c) === id).length;
+  return {
+    id: `summary-${input.batchId}`,
+    batchId: input.batchId,
+    kindLabel: input.kindLabel,
+    issuedOn: input.issuedOn,
+    total: input.cards.length,
+    offices: input.postOffices
+      .map((p) => ({ name: p.name, count: count((c) => c.postOfficeId, p.id) }))
+      .filter((o) => o.count > 0)
+      .map((o) => ({ ...o, envelopeClassLabel: ENVELOPE_CLASS_LABELS[envelopeClassFor(o.count)] })),
+    venues: input.venues.map((v) => ({ name: v.name, count: count((c) => c.venueId, v.id) })).filter((v) => v.count > 0),
+    handwritingCount: input.handwritingCount,
+  };
+}
+
+/** The texts the summary's page must read back as (the page check, R-7.7). */
+export const summaryTexts = (s: BatchSummary): string[] => [
+  `発送バッチ集計（${s.batchId}）`,
+  `作成日：${s.issuedOn}`,
+  `通数：${s.total} 通`,
+  ...s.offices.map((o) => `${o.name}（${o.envelopeClassLabel}）：${o.count} 通`),
+  ...s.venues.map((v) => `${v.name}：${v.count} 通`),
+  `${s.handwritingCount} 件`,
+];

@@ -149,6 +149,10 @@ export class PdfRenderer {
         executablePath,
         headless: true,
         env,
+        // Over a pipe, not a WebSocket: Chromium runs in its own process group and, on a socket,
+        // outlived a print worker killed with SIGKILL (an orphaned browser per restart); a pipe
+        // closes with the worker and the browser exits (test/mailing-proof.test.ts).
+        pipe: true,
         // Root (CI containers) cannot use Chromium's sandbox; no network is ever needed.
         args: [...(root ? ['--no-sandbox'] : []), '--font-render-hinting=none', '--disable-gpu', '--no-first-run'],
       });

@@ -21,6 +21,7 @@ const created = await createPrintWorker({
   ward: loadWardConfig(),
   publicUrl: config.publicUrl,
   printDir: config.PRINT_DIR,
+  chunkItems: config.PRINT_CHUNK_ITEMS,
 }).catch((e: Error) => {
   // No print font (or Chromium): printing waits on its task queue until this is fixed and the
   // worker restarted; the rest of the system runs. Staying up avoids a restart loop.

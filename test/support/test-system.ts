@@ -3,6 +3,8 @@
  * on the file's own task queue, and the HTTP API listening on a free port.
  */
 import { addBusinessDays, tokyoDate } from '../../src/calendar/business-days.js';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +40,20 @@ export function quietRuntime(): void {
 export interface TestWorker {
   worker: Worker;
   running: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A print worker run as its own process (`dist/src/worker/print-main.js`, as `npm start` runs it). */
+export interface PrintWorkerProcess {
+  child: ChildProcess;
+  /** Its log lines so far (pino JSON). */
+  lines: string[];
+  exited: Promise<void>;
+  /** Sends the worker process (not its Chromium) a signal. */
+  kill(signal: NodeJS.Signals): void;
+  /** The pids of every process under the worker (its Chromium), now. */
+  descendants(): number[];
+  /** SIGTERM to the worker (it drains and closes its browser), SIGKILL to the group after 30 s. */
   stop(): Promise<void>;
 }
 
@@ -129,6 +145,71 @@ export class TestSystem {
       },
     };
     return this.printWorker;
+  }
+
+  private printProcesses: PrintWorkerProcess[] = [];
+  /**
+   * The print worker as a child process on this system's print task queue (the build in `dist/`,
+   * which `npm test` makes first), as `npm start` runs it; resolves once it polls its queue.
+   */
+  async startPrintWorkerProcess(opts: { chunkItems?: number } = {}): Promise<PrintWorkerProcess> {
+    const child = spawn(process.execPath, ['--enable-source-maps', 'dist/src/worker/print-main.js'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'info',
+        PRINT_TASK_QUEUE: this.printTaskQueue,
+        PRINT_DIR: this.printDir,
+        PUBLIC_URL: this.baseUrl,
+        ...(opts.chunkItems ? { PRINT_CHUNK_ITEMS: String(opts.chunkItems) } : {}),
+      },
+    });
+    const lines: string[] = [];
+    let ready: () => void = () => undefined;
+    const isReady = new Promise<void>((resolve) => (ready = resolve));
+    let rest = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      const parts = (rest + b.toString('utf8')).split('\n');
+      rest = parts.pop() ?? '';
+      for (const l of parts) {
+        lines.push(l);
+        if (l.includes('print worker ready')) ready();
+      }
+    });
+    child.stderr!.on('data', (b: Buffer) => lines.push(b.toString('utf8')));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const proc: PrintWorkerProcess = {
+      child,
+      lines,
+      exited,
+      kill: (signal) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      },
+      descendants: () => descendantsOf(child.pid!),
+      stop: async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const browser = descendantsOf(child.pid!);
+        child.kill('SIGTERM');
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 30_000)))]).finally(() => clearTimeout(timer));
+        proc.kill('SIGKILL');
+        await exited;
+        // Whatever of its browser is left behind is ended too (by pid: these are this test's processes).
+        for (const pid of browser.filter(isRunning)) process.kill(pid, 'SIGKILL');
+      },
+    };
+    this.printProcesses.push(proc);
+    const failed = exited.then(() => {
+      throw new Error(`the print worker process exited before it was ready:\n${lines.join('\n')}`);
+    });
+    await Promise.race([isReady, failed]);
+    failed.catch(() => undefined);
+    return proc;
+  }
+
+  /** Stops every print worker process this system started (see `PrintWorkerProcess.stop`). */
+  async stopPrintWorkerProcesses(): Promise<void> {
+    await Promise.all(this.printProcesses.map((p) => p.stop()));
   }
 
   /** A user of `role` with a fresh API token (created through the same service as the CLI). */
@@ -224,6 +305,7 @@ export class TestSystem {
     await step('API', () => this.app?.close());
     await step('card worker', () => this.cardWorker?.stop());
     await step('print worker', () => this.printWorker?.stop().catch(() => undefined));
+    await step('print worker processes', () => this.stopPrintWorkerProcesses());
     await step('worker connection', () => this.workerConnection?.close());
     await step('client connection', () => this.clientConnection?.close());
     await step('database connection', () => this.orm?.close());
@@ -232,6 +314,35 @@ export class TestSystem {
 
 /** How long each part may take to stop (see `TestSystem.stop`). */
 const STOP_STEP_MS = 25_000;
+
+/** Every process under `pid` (children, their children, ...), from `ps`. */
+export function descendantsOf(pid: number): number[] {
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number));
+  const found = new Set<number>([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [p, pp] of rows) {
+      if (found.has(pp) && !found.has(p)) {
+        found.add(p);
+        grew = true;
+      }
+    }
+  }
+  found.delete(pid);
+  return [...found];
+}
+
+/** Whether a process is running (a zombie waiting for its parent is not). */
+export function isRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 let seq = 0;
 /** A valid card for registration, unique per call. */
