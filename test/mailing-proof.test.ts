@@ -19,7 +19,8 @@ describe('mail batches on a print worker process', () => {
   const clerk: AuthUser = { id: 'office-proof', username: 'office-proof', role: 'office' };
 
   beforeAll(async () => {
-    sys = await TestSystem.start();
+    // Re-notice proposals open two seconds after a notice is mailed (the re-notice batch below).
+    sys = await TestSystem.start({ policy: { renoticeAfterMs: 2_000 } });
     mailing = sys.app.get(MailingService);
     office = await sys.token('office');
   });
@@ -140,4 +141,47 @@ describe('mail batches on a print worker process', () => {
     expect(events.map((e) => e.card_id)).toEqual([...ids].sort());
     expect(events.map((e) => Number(e.n))).toEqual(ids.map(() => 1));
   }, 420_000);
+
+  it('prints a re-notice batch: its summary, the postcards and the sheets of the dedicated re-notice envelope (R-6.5)', async () => {
+    await sys.stopPrintWorkerProcesses();
+    await sys.startPrintWorkerProcess();
+    const ids = await cardsAtVenue([
+      { name: '再通\u3000一郎', postalCode: '135-0016', address: '江東区東陽4-11-28' },
+      { name: '再通\u3000二郎', postalCode: '136-0072', address: '江東区大島4-5-1' },
+    ]);
+    const ward = await sys.token('ward', 'ward-proof');
+    for (const id of ids) {
+      const mailed = await sys.http('POST', `/api/cards/${id}/actions/mail_notice`, { token: office, body: {}, headers: { 'idempotency-key': `mail-${id}` } });
+      expect(mailed.status).toBe(200);
+      await eventually(async () => (await sys.sql<{ k: string[] }>(`select proposal_kinds as k from card where card_id = ?`, [id]))[0]?.k.includes('renotice'), 30_000, `re-notice proposal of ${id}`);
+      const approved = await sys.http('POST', `/api/cards/${id}/actions/approve_renotice`, { token: ward, body: {}, headers: { 'idempotency-key': `approve-${id}` } });
+      expect([approved.status, approved.json?.card?.state]).toEqual([200, 'renotice_approved']);
+    }
+    const batch = await mailing.create('renotice', 376, clerk, ids);
+    await mailing.print(batch.id, clerk);
+    await eventually(async () => ['printed', 'failed'].includes((await step(batch.id)) ?? ''), 150_000, 're-notice batch printed');
+    expect([await step(batch.id), (await mailing.batch(batch.id)).error]).toEqual(['printed', null]);
+    const docs = await mailing.repo.documents(batch.id);
+    expect(docs.map((d) => d.kind)).toEqual(['summary', 'renotices', 'envelopes']);
+    const [summary] = await pageTexts(docs[0].file);
+    expect(squeeze(summary)).toContain(squeeze('種別：再通知はがき'));
+    expect(squeeze(summary)).toContain(squeeze('通数：2 通'));
+    const envelopes = (await pageTexts(docs[2].file)).map(squeeze);
+    // One sheet per post office (深川, 城東), each for the dedicated re-notice envelope.
+    expect(envelopes).toHaveLength(2);
+    for (const sheet of envelopes) {
+      expect(sheet).toContain(squeeze('封筒宛名シート（再通知専用封筒）'));
+      expect(sheet).not.toContain('交付通知書用封筒');
+    }
+    expect(await pageTexts(docs[1].file)).toHaveLength(2);
+
+    await mailing.check(batch.id, clerk);
+    await mailing.handOver(batch.id, clerk);
+    await eventually(async () => (await step(batch.id)) === 'handed_over', 60_000, 're-notices handed over');
+    const renoticed = await sys.sql<{ card_id: string; n: string }>(
+      `select card_id, count(*) as n from card_event where type = 'mail_renotice' and card_id = any(?::text[]) group by card_id order by card_id`,
+      [`{${ids.join(',')}}`],
+    );
+    expect(renoticed).toEqual([...ids].sort().map((card_id) => ({ card_id, n: '1' })));
+  });
 });
