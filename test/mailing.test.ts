@@ -158,6 +158,8 @@ describe('mail batches: print, check, hand over', () => {
 
       await page.goto(`${sys.baseUrl}/mail-batches/${batch.id}`);
       await page.click('button:has-text("印刷")');
+      // The form's redirect first: a batch printed before it lands would race the next page.goto.
+      await page.waitForURL(/done=printing/);
       await eventually(async () => (await step(batch.id)) === 'printed', 120_000, 'printed');
       await page.goto(`${sys.baseUrl}/mail-batches/${batch.id}`);
       expect(await page.locator('#h-hand + p').textContent()).toContain('手書き');

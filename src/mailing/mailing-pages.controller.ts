@@ -177,7 +177,9 @@ export class MailingPagesController {
     res.setHeader('Content-Type', 'application/pdf');
     res.setHeader('Content-Disposition', `inline; filename="${id}-${k}.pdf"`);
     res.setHeader('X-Content-SHA256', doc.sha256);
-    res.sendFile(doc.file);
+    // The path is the print worker's, from the database (`npm start` keeps it under `.data/`): send
+    // would refuse a path with a dot folder in it as a 404.
+    res.sendFile(doc.file, { dotfiles: 'allow' });
   }
 
   private id(id: string): string {

@@ -60,8 +60,8 @@ export interface PrintWorkerProcess {
 export class TestSystem {
   readonly taskQueue = `cards-test-${randomUUID().slice(0, 8)}`;
   readonly printTaskQueue = `print-test-${randomUUID().slice(0, 8)}`;
-  /** Where this system's printed batches go. */
-  readonly printDir = join(tmpdir(), `koto-print-${randomUUID().slice(0, 8)}`);
+  /** Where this system's printed batches go: under a `.data` folder, as `npm start` keeps them. */
+  readonly printDir = join(tmpdir(), `koto-print-${randomUUID().slice(0, 8)}`, '.data', 'print');
   printWorker?: TestWorker & { renderer: PdfRenderer };
   app!: NestExpressApplication;
   baseUrl!: string;
