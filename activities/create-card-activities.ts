@@ -19,6 +19,12 @@ const RELEASED_AS: Record<string, string> = {
 /** Events after which a pickup card holds its booking number: its notice is being prepared (or it is booked). */
 const NUMBERED_BY = new Set(['receive_at_venue', 'mail_notice', 'mail_renotice', 'reserve']);
 
+/**
+ * States in which a card taken over from the previous vendor holds a booking number: the legacy one
+ * it came with (stored before its workflow starts), else one of ours, drawn at its first projection.
+ */
+const NUMBERED_ONCE_MIGRATED = new Set(['at_venue', 'notice_mailed', 'notice_returned', 'reserved', 'no_show', 'documents_missing', 'renotice_approved', 'renoticed', 'on_hold']);
+
 /** The failure type of a claim on a slot without a free place: not retried, the API answers 409 SLOT_FULL. */
 export const SLOT_FULL = 'SLOT_FULL';
 
@@ -160,7 +166,9 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
       const em = deps.orm.em.fork();
       await refusing("card's projection", () => em.transactional(async (tx) => {
         // The card's booking number, from the moment its notice is prepared (kept through changes).
-        if (card.route === 'pickup' && events.some((e) => NUMBERED_BY.has(e.type))) await assignBookingNumber(tx, card.cardId);
+        if (card.route === 'pickup' && events.some((e) => NUMBERED_BY.has(e.type) || (e.type === 'migrated' && NUMBERED_ONCE_MIGRATED.has(card.state)))) {
+          await assignBookingNumber(tx, card.cardId);
+        }
         await tx.execute(upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)'), [
           ...cardValues(card),
           card.cardId,
