@@ -437,13 +437,15 @@ export class MigrationService {
       }),
     );
     await this.waitReadable(ready.map((r) => r.record.cardId), opts.readableWaitMs ?? 60_000);
+    const expected = new Map(records.map((r) => [r.row, expectedOf(r)]));
     const rows = [...outcome.entries()];
     for (let i = 0; i < rows.length; i += 500) {
       const part = rows.slice(i, i + 500);
       await em.execute(
-        `insert into migration_row (run_id, row_no, card_id, outcome, field, reason) values ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
-         on conflict (run_id, row_no) do update set card_id = excluded.card_id, outcome = excluded.outcome, field = excluded.field, reason = excluded.reason, at = now()`,
-        part.flatMap(([row, o]) => [runId, row, o.cardId ?? null, o.outcome, o.field ?? null, o.reason?.slice(0, 500) ?? null]),
+        `insert into migration_row (run_id, row_no, card_id, outcome, field, reason, expected) values ${part.map(() => '(?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ')}
+         on conflict (run_id, row_no) do update set card_id = excluded.card_id, outcome = excluded.outcome, field = excluded.field, reason = excluded.reason,
+           expected = excluded.expected, at = now()`,
+        part.flatMap(([row, o]) => [runId, row, o.cardId ?? null, o.outcome, o.field ?? null, o.reason?.slice(0, 500) ?? null, expected.has(row) ? JSON.stringify(expected.get(row)) : null]),
       );
     }
   }
@@ -499,6 +501,34 @@ export class MigrationService {
     );
     return rows.map((r) => ({ row: Number(r.row_no), cardId: r.card_id, outcome: r.outcome, field: r.field, reason: r.reason }));
   }
+}
+
+/** What the integrity check compares a migrated card with: the old record's card facts, and a digest of its resident. */
+export interface Expected {
+  oldStatus: string;
+  state: string;
+  route: string;
+  venueId: string;
+  bookingNumber: string | null;
+  booked: boolean;
+  resident: string;
+}
+
+/** A digest of the resident's stored fields, so that the check compares them without keeping a second copy. */
+export function residentDigest(r: { name: string; nameKana: string; birthDate: string; postalCode: string; address: string; phone?: string | null }): string {
+  return sha256(JSON.stringify([r.name, r.nameKana, r.birthDate, r.postalCode, r.address, r.phone ?? null]));
+}
+
+function expectedOf(r: LegacyRecord): Expected {
+  return {
+    oldStatus: r.oldStatus,
+    state: r.state,
+    route: r.route,
+    venueId: r.venueId,
+    bookingNumber: r.bookingNumber ?? null,
+    booked: r.state === 'reserved' && r.bookingStartsAt !== undefined,
+    resident: residentDigest(r.resident),
+  };
 }
 
 class Refused extends Error {

@@ -33,6 +33,8 @@ export class Migration20261127100000_legacy_migration extends Migration {
       "outcome" varchar(10) not null,
       "field" varchar(60) null,
       "reason" varchar(500) null,
+      -- What the old record says, for the integrity check (no personal data: a hash of the resident's).
+      "expected" jsonb null,
       "at" timestamptz not null default now(),
       primary key ("run_id", "row_no"),
       constraint "migration_row_outcome" check ("outcome" in ('pending', 'imported', 'existed', 'refused'))
