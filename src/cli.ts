@@ -29,6 +29,8 @@ import { cardWorkflowId, policyChangedSignal } from '../workflows/card-messages.
 import { EraTable } from './printing/japanese-era.js';
 import { MigrationService } from './migration/migration.service.js';
 import { FIELD_LABELS } from './migration/parser.js';
+import { checkIntegrity, integrityCsv, integrityPdf } from './migration/integrity.js';
+import { closeReportPdf } from './printing/report-pdf.js';
 
 const USAGE = `usage: npm run cli -- <command>
   user create --name NAME --role ward|office|callcenter|venue|auditor|admin [--venue VENUE] [--display NAME]
@@ -51,6 +53,9 @@ const USAGE = `usage: npm run cli -- <command>
                                                 imported or refused with the field and the reason; the real run starts a
                                                 card per row in its mapped state, resumes an interrupted run, skips rows
                                                 already imported
+  migrate check RUN_ID [--out FILE.csv] [--pdf FILE.pdf]
+                                                the integrity check of an import (R-11.3): old against new, row by row and
+                                                in totals, every difference listed (exit 1 when any); CSV and signable PDF
   db migrate                                    applies pending migrations (as MIGRATION_DATABASE_URL, the owner)
   db migration:create [NAME]                    writes a migration for entity changes`;
 
@@ -128,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
       mapping: { type: 'string' },
       gaiji: { type: 'string' },
       'dry-run': { type: 'boolean' },
+      pdf: { type: 'string' },
     },
   });
   const [group, command, arg] = positionals;
@@ -239,6 +245,25 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate legacy': {
       if (!arg || !values.mapping) break;
       return migrateLegacy(arg, values.mapping, { gaiji: values.gaiji, dryRun: values['dry-run'] ?? false, user: values.user ?? 'cli' });
+    }
+    case 'migrate check': {
+      if (!arg || !/^[1-9][0-9]{0,17}$/.test(arg)) break;
+      const orm = await openOrm(databaseUrl());
+      try {
+        const report = await checkIntegrity(orm.em, loadWardConfig(), arg);
+        if (values.out) writeFileSync(values.out, `\uFEFF${integrityCsv(report)}`);
+        if (values.pdf) {
+          const pdf = await integrityPdf(report, values.pdf);
+          console.log(`wrote ${pdf.file} (${pdf.pages} pages, sha256 ${pdf.sha256})`);
+          await closeReportPdf();
+        }
+        console.log(`run ${arg} (${report.vendor}, ${report.fileName}): ${report.rows.length} rows, ${report.matching} match, ${report.differences.length} differences`);
+        for (const t of report.totals.filter((t) => t.old !== t.now)) console.log(`  total ${t.dimension} ${t.key}: old ${t.old}, now ${t.now}`);
+        for (const d of report.differences) console.log(`  row ${d.row}${d.cardId ? ` (${d.cardId})` : ''} ${d.item}: ${d.old} → ${d.now}`);
+        return report.differences.length ? 1 : 0;
+      } finally {
+        await orm.close();
+      }
     }
     case 'db migrate': {
       const applied = await migrate(endpoints().migrationDatabaseUrl ?? databaseUrl());

@@ -6,7 +6,8 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,7 +16,7 @@ import { isValidMyNumber } from '../src/common/my-number.js';
 import { BookingService } from '../src/booking/booking.service.js';
 import { ResidentAuthService } from '../src/resident/resident-auth.service.js';
 import { LEGACY_GAIJI_CSV, legacyExport, legacyMappingFile, legacyRow } from '../src/migration/legacy-fixture.js';
-import { MigrationService } from '../src/migration/migration.service.js';
+import { MigrationService, sha256 } from '../src/migration/migration.service.js';
 import { launchBrowser, signIn } from './support/browser.js';
 import { TestSystem, aCard, bookableStart, eventually } from './support/test-system.js';
 
@@ -223,5 +224,49 @@ describe('hand-over import of the previous vendor\'s export', () => {
     const callcenter = await (await browser.newContext({ locale: 'ja-JP' })).newPage();
     await signIn(callcenter, sys.baseUrl, await sys.webUser('callcenter'));
     expect((await callcenter.goto(`${sys.baseUrl}/migration`))!.status()).toBe(403);
+  }, 240_000);
+
+  it('the integrity check lists every difference between the old records and the system, row by row and in totals (CSV, PDF, page)', async () => {
+    const [{ id: runId }] = await sys.sql<{ id: string }>(`select id from migration_run where file_sha256 = ?`, [sha256(readFileSync(files.export))]);
+    // After the import: card A was booked by its resident (above), and card C's resident data is changed by hand.
+    await sys.sql(`update card_resident set address = address || '（変更）' where card_id = ?`, [id('C')]);
+    const out = join(dir, 'check.csv');
+    const pdf = join(dir, 'check.pdf');
+    const result = await run(process.execPath, ['dist/src/cli.js', 'migrate', 'check', String(runId), '--out', out, '--pdf', pdf], { env: process.env }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/12 rows, 2 match, 11 differences/);
+    const csv = parse(readFileSync(out, 'utf8').replace(/^\uFEFF/, ''), { relax_column_count: true }) as string[][];
+    const lines = csv.slice(1);
+    const rowLines = lines.filter((l) => l[0] === '行');
+    expect(rowLines.filter((l) => l[2] === '1').map((l) => [l[1], l[3], l[4], l[5]])).toEqual([
+      ['相違あり: 状態', id('A'), '交付通知書発送済（旧コード 30）', '予約済'],
+      ['相違あり: 予約', id('A'), '予約なし', '予約あり'],
+    ]);
+    expect(rowLines.filter((l) => l[3] === id('B')).map((l) => l[1])).toEqual(['一致']);
+    expect(rowLines.filter((l) => l[3] === id('C')).map((l) => l[1])).toEqual(['相違あり: 住民データ']);
+    expect(rowLines.filter((l) => l[1].startsWith('取り込まず')).map((l) => Number(l[2]))).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
+    // Every row is there, and the totals say where the counts moved (rows 8 and 9 were read, then refused).
+    expect(new Set(rowLines.map((l) => Number(l[2]))).size).toBe(12);
+    const total = (dimension: string, key: string) => lines.find((l) => l[0] === `集計（${dimension}）` && l[1] === key)?.slice(4, 7).map(Number);
+    expect(total('状態', '交付通知書発送済')).toEqual([3, 0, -3]);
+    expect(total('状態', '予約済')).toEqual([1, 2, 1]);
+    expect(total('予約', '予約あり')).toEqual([1, 2, 1]);
+    expect(total('交付方式', '申請時来庁方式')).toEqual([1, 1, 0]);
+    expect(total('会場', '豊洲シビックセンター 11階')).toEqual([1, 1, 0]);
+    expect(total('状態', '（取り込めなかった行）')).toEqual([6, 0, -6]);
+    expect(readFileSync(out, 'utf8')).not.toContain(number);
+    expect(result.stdout).toMatch(/wrote .*check\.pdf \(\d+ pages, sha256 [0-9a-f]{64}\)/);
+    expect(readFileSync(pdf).subarray(0, 5).toString()).toBe('%PDF-');
+
+    // The page shows the same differences.
+    const page: Page = await (await browser!.newContext({ locale: 'ja-JP' })).newPage();
+    await signIn(page, sys.baseUrl, await sys.webUser('office'));
+    await page.goto(`${sys.baseUrl}/migration/runs/${runId}/check`);
+    await expect(page.locator('#check-summary').textContent()).resolves.toContain('相違 11件');
+    const diffRows = await page.locator('#check-differences tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim())));
+    expect(diffRows).toContainEqual(['3', id('C'), '住民データ', expect.any(String), expect.any(String)]);
   }, 240_000);
 });

@@ -7,6 +7,10 @@
  */
 import { Controller, Get, Inject, Injectable, Logger, type NestMiddleware, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EntityManager } from '@mikro-orm/postgresql';
 import type { NextFunction, Request, Response } from 'express';
 import multer from 'multer';
 import { AccessLogService } from '../audit/access-log.service.js';
@@ -15,11 +19,13 @@ import type { WebSessionContext } from '../auth/web-auth.service.js';
 import { cookieNames } from '../auth/web-cookies.js';
 import { CommonException } from '../common/errors.js';
 import { findMyNumberField } from '../common/my-number.js';
-import { APP_CONFIG } from '../config/config.module.js';
+import { APP_CONFIG, WARD_CONFIG } from '../config/config.module.js';
+import type { WardConfig } from '../config/ward-config.js';
 import type { AppConfig } from '../config/app-config.js';
 import { GaijiTableError } from './gaiji.js';
 import { MappingError } from './mapping.js';
 import { type DryRun, MigrationService, type Prepared } from './migration.service.js';
+import { checkIntegrity, integrityCsv, integrityPdf } from './integrity.js';
 import { FIELD_LABELS, MAX_EXPORT_BYTES } from './parser.js';
 
 type UploadedFiles = Partial<Record<'export' | 'mapping' | 'gaiji', { buffer: Buffer; size: number; originalname: string }[]>>;
@@ -83,7 +89,57 @@ export class MigrationPagesController {
   constructor(
     private readonly service: MigrationService,
     private readonly accessLog: AccessLogService,
+    private readonly em: EntityManager,
+    @Inject(WARD_CONFIG) private readonly ward: WardConfig,
   ) {}
+
+  /** The integrity check of a finished run (R-11.3); recorded in the access log with the cards it lists. */
+  private async integrity(id: string, req: WebRequest, what: string) {
+    const progress = /^[1-9][0-9]{0,17}$/.test(id) ? await this.service.progress(id).catch(() => undefined) : undefined;
+    if (!progress) throw new NotFoundException('no such migration run');
+    const report = await checkIntegrity(this.em, this.ward, id);
+    const ids = report.rows.map((r) => r.cardId).filter((c): c is string => c !== null);
+    await this.accessLog.record({ user: req.web.user, kind: 'export', cardIds: ids, detail: `migration integrity check ${what} of run ${id}`, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
+    return report;
+  }
+
+  @Get('runs/:id/check')
+  @Allow('ward', 'office', 'admin', 'auditor')
+  async check(@Param('id') id: string, @Req() req: WebRequest, @Res() res: Response) {
+    const report = await this.integrity(id, req, 'page');
+    res.render('migration-check', {
+      title: '移行データの照合',
+      nav: 'migration',
+      web: req.web,
+      report,
+      dimensions: ['状態', '会場', '交付方式', '予約'].map((d) => ({ name: d, lines: report.totals.filter((t) => t.dimension === d).map((t) => ({ ...t, diff: t.now - t.old, differs: t.now !== t.old })) })),
+    });
+  }
+
+  @Get('runs/:id/check.csv')
+  @Allow('ward', 'office', 'admin', 'auditor')
+  async checkCsv(@Param('id') id: string, @Req() req: WebRequest, @Res() res: Response) {
+    const report = await this.integrity(id, req, 'csv');
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="migration-check-${id}.csv"`);
+    res.send(`\uFEFF${integrityCsv(report)}`);
+  }
+
+  @Get('runs/:id/check.pdf')
+  @Allow('ward', 'office', 'admin', 'auditor')
+  async checkPdf(@Param('id') id: string, @Req() req: WebRequest, @Res() res: Response) {
+    const report = await this.integrity(id, req, 'pdf');
+    const dir = mkdtempSync(join(tmpdir(), 'koto-migration-check-'));
+    try {
+      const pdf = await integrityPdf(report, join(dir, 'check.pdf'));
+      res.setHeader('Content-Type', 'application/pdf');
+      res.setHeader('Content-Disposition', `attachment; filename="migration-check-${id}.pdf"`);
+      res.setHeader('X-Report-Sha256', pdf.sha256);
+      res.send(readFileSync(pdf.file));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 
   private async page(req: WebRequest, res: Response, status: number, extra: Record<string, unknown> = {}) {
     res.status(status).render('migration', {
