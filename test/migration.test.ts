@@ -268,5 +268,8 @@ describe('hand-over import of the previous vendor\'s export', () => {
     await expect(page.locator('#check-summary').textContent()).resolves.toContain('相違 11件');
     const diffRows = await page.locator('#check-differences tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim())));
     expect(diffRows).toContainEqual(['3', id('C'), '住民データ', expect.any(String), expect.any(String)]);
+    // The card page shows the character to write by hand.
+    await page.goto(`${sys.baseUrl}/cards/${id('A')}`);
+    await expect(page.locator('#handwriting li').allTextContents()).resolves.toEqual([expect.stringMatching(/^氏名の4文字目（U\+E003）：該当する文字なし/)]);
   }, 240_000);
 });
