@@ -343,44 +343,56 @@ export class MigrationService {
         go.flatMap((g) => [runId, g.record.row, g.record.cardId, 'pending']),
       );
     }
-    // Legacy booking numbers and the slots of bookings ahead, one transaction per card.
+    // Legacy booking numbers, one statement for the batch: a number another card holds refuses its row.
+    const numbered = go.filter((g) => g.record.bookingNumber);
+    if (numbered.length) {
+      await em.execute(
+        `insert into booking_number (number, card_id, source) select n, c, 'legacy' from unnest(?::text[], ?::text[]) as t(n, c) on conflict do nothing`,
+        [idArray(numbered.map((g) => g.record.bookingNumber!)), idArray(numbered.map((g) => g.record.cardId))],
+      );
+      const held = new Map(
+        (await em.execute<{ number: string; card_id: string | null }[]>(`select number, card_id from booking_number where number = any(?::text[])`, [idArray(numbered.map((g) => g.record.bookingNumber!))])).map(
+          (r) => [r.number, r.card_id],
+        ),
+      );
+      for (const g of numbered) {
+        if (held.get(g.record.bookingNumber!) !== g.record.cardId) outcome.set(g.record.row, { outcome: 'refused', cardId: g.record.cardId, field: 'bookingNumber', reason: '予約番号が既に別のカードで使われています' });
+      }
+    }
+    // The slots of bookings still ahead, one transaction per card (few: most cards are not booked).
     const ready: { record: LegacyRecord; booking?: Booking }[] = [];
     for (const g of go) {
       const r = g.record;
+      if (outcome.has(r.row)) continue;
+      if (r.state !== 'reserved' || !r.bookingStartsAt || !r.bookingNumber) {
+        ready.push({ record: r });
+        continue;
+      }
+      const startsAt = r.bookingStartsAt;
+      if (Date.parse(startsAt) <= Date.now()) {
+        // A booking whose day has passed claims nothing: the card keeps it until the no-show proposal.
+        ready.push({ record: r, booking: { bookingNumber: r.bookingNumber, venueId: r.venueId, startsAt, endsAt: g.endsAt ?? new Date(Date.parse(startsAt) + 30 * 60_000).toISOString() } });
+        continue;
+      }
       try {
         const booking = await em.fork().transactional(async (tx) => {
-          if (r.bookingNumber) {
-            const [held] = await tx.execute<{ card_id: string | null }[]>(
-              `insert into booking_number (number, card_id, source) values (?, ?, 'legacy')
-               on conflict (number) do update set number = excluded.number returning card_id`,
-              [r.bookingNumber, r.cardId],
-            );
-            if (held.card_id !== r.cardId) throw new Refused('bookingNumber', '予約番号が既に別のカードで使われています');
-          }
-          if (r.state !== 'reserved' || !r.bookingStartsAt || !r.bookingNumber) return undefined;
-          const startsAt = r.bookingStartsAt;
-          let endsAt = g.endsAt ?? new Date(Date.parse(startsAt) + 30 * 60_000).toISOString();
-          if (Date.parse(startsAt) > Date.now()) {
-            const [had] = await tx.execute<{ ends_at: Date }[]>(`select ends_at from booking where request_id = ?`, [`migration-${r.cardId}`]);
-            if (had) endsAt = new Date(had.ends_at).toISOString();
-            else {
-              const [slot] = await tx.execute<{ ends_at: Date }[]>(
-                `update slot set booked = booked + 1, updated_at = now() where venue_id = ? and starts_at = ? and open and booked < capacity returning ends_at`,
-                [r.venueId, startsAt],
-              );
-              if (!slot) throw new Refused('bookingDate', '予約の日時の予約枠が満員か、ありません');
-              endsAt = new Date(slot.ends_at).toISOString();
-              await tx.execute(`insert into booking (card_id, request_id, booking_number, venue_id, starts_at, ends_at) values (?, ?, ?, ?, ?, ?)`, [
-                r.cardId,
-                `migration-${r.cardId}`,
-                r.bookingNumber,
-                r.venueId,
-                startsAt,
-                endsAt,
-              ]);
-            }
-          }
-          return { bookingNumber: r.bookingNumber, venueId: r.venueId, startsAt, endsAt } satisfies Booking;
+          const [had] = await tx.execute<{ ends_at: Date }[]>(`select ends_at from booking where request_id = ?`, [`migration-${r.cardId}`]);
+          if (had) return { bookingNumber: r.bookingNumber!, venueId: r.venueId, startsAt, endsAt: new Date(had.ends_at).toISOString() } satisfies Booking;
+          const [slot] = await tx.execute<{ ends_at: Date }[]>(
+            `update slot set booked = booked + 1, updated_at = now() where venue_id = ? and starts_at = ? and open and booked < capacity returning ends_at`,
+            [r.venueId, startsAt],
+          );
+          if (!slot) throw new Refused('bookingDate', '予約の日時の予約枠が満員か、ありません');
+          const endsAt = new Date(slot.ends_at).toISOString();
+          await tx.execute(`insert into booking (card_id, request_id, booking_number, venue_id, starts_at, ends_at) values (?, ?, ?, ?, ?, ?)`, [
+            r.cardId,
+            `migration-${r.cardId}`,
+            r.bookingNumber,
+            r.venueId,
+            startsAt,
+            endsAt,
+          ]);
+          return { bookingNumber: r.bookingNumber!, venueId: r.venueId, startsAt, endsAt } satisfies Booking;
         });
         ready.push({ record: r, booking });
       } catch (e) {
