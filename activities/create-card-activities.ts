@@ -152,6 +152,20 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
       // a statement is its own transaction, and every data-modifying WITH clause runs once and to
       // completion, all or nothing, whether or not the query reads it. Every later projection runs
       // in a transaction with the booking rules.
+      // A migrated card's first projection takes the same single statement when nothing is booked
+      // and no number is to be drawn: its legacy number (stored before the start) is read in it.
+      const migrated = events[0]?.type === 'migrated' && events[0].seq === 1 && !card.booking
+        && (typeof events[0].data?.bookingNumber === 'string' || !(card.route === 'pickup' && NUMBERED_ONCE_MIGRATED.has(card.state)));
+      if (migrated) {
+        const sql = `with
+            projected as (${upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)')} returning 1),
+            recorded as (${insertEventsSql(events.length)} returning 1),
+            unstuck as (delete from card_stuck where card_id = ? returning 1)
+          select 1`;
+        const params = [...cardValues(card), card.cardId, null, JSON.stringify(card), ...eventValues(card.cardId, events), card.cardId];
+        await refusing("card's projection", () => deps.orm.em.fork().execute(sql, params));
+        return;
+      }
       if (events.length > 0 && events.every((e) => e.type === 'registered')) {
         const sql = `with
             projected as (${upsertCardSql('?')} returning 1),

@@ -791,6 +791,8 @@ export interface CardMigrationInput {
   noticeMailedAt?: string;
   renoticedAt?: string;
   issuedAt?: string;
+  /** The previous vendor's booking number, stored before the start ('legacy'), with or without a booking. */
+  bookingNumber?: string;
   /** The booking the card holds (reserved cards), with the previous vendor's number. */
   booking?: Booking;
   /** The old dates as the export wrote them, by column, for the record. */
@@ -842,7 +844,8 @@ export function migrate(
     route: registration.route,
     venueId: card.venueId,
   };
-  if (m.booking) data.bookingNumber = m.booking.bookingNumber;
+  const number = m.booking?.bookingNumber ?? m.bookingNumber;
+  if (number) data.bookingNumber = number;
   return {
     card,
     events: [{ seq: 1, type: 'migrated', fromState: m.state, toState: m.state, at: now, actor, reason: `migrated from ${m.vendor}, row ${m.row}`, data }],

@@ -426,6 +426,7 @@ export class MigrationService {
           noticeMailedAt: tokyo(r.dates.noticeMailedOn),
           renoticedAt: tokyo(r.dates.renoticedOn),
           issuedAt: tokyo(r.dates.issuedOn),
+          bookingNumber: r.bookingNumber,
           booking,
           oldDates: r.oldDates,
         },
