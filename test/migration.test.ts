@@ -17,7 +17,7 @@ import { BookingService } from '../src/booking/booking.service.js';
 import { ResidentAuthService } from '../src/resident/resident-auth.service.js';
 import { LEGACY_GAIJI_CSV, legacyExport, legacyMappingFile, legacyRow } from '../src/migration/legacy-fixture.js';
 import { MigrationService, sha256 } from '../src/migration/migration.service.js';
-import { launchBrowser, signIn } from './support/browser.js';
+import { accessibilityViolations, launchBrowser, signIn } from './support/browser.js';
 import { TestSystem, aCard, bookableStart, eventually } from './support/test-system.js';
 
 const run = promisify(execFile);
@@ -209,6 +209,7 @@ describe('hand-over import of the previous vendor\'s export', () => {
     ]);
     expect(await page.content()).not.toContain(number);
     expect(await sys.sql(`select card_id from card_resident where card_id = ?`, [fresh[0]])).toEqual([]);
+    expect(await accessibilityViolations(page)).toEqual([]);
 
     await upload(legacyExport([legacyRow(fresh[0], { 氏名: '\uE001田 花子' }), legacyRow(fresh[1], { 状態: '99' })]), '取り込む');
     expect(page.url()).toMatch(/\/migration\/runs\/\d+$/);
@@ -219,6 +220,7 @@ describe('hand-over import of the previous vendor\'s export', () => {
     expect(await page.locator('#run-progress').getAttribute('value')).toBe('2');
     expect(await page.locator('#run-status').textContent()).toContain('取り込み 1行');
     expect((await card(fresh[0])).card.resident.name).toBe('𠮷田 花子');
+    expect(await accessibilityViolations(page)).toEqual([]);
 
     // Other roles do not reach the page.
     const callcenter = await (await browser.newContext({ locale: 'ja-JP' })).newPage();
@@ -266,6 +268,7 @@ describe('hand-over import of the previous vendor\'s export', () => {
     await signIn(page, sys.baseUrl, await sys.webUser('office'));
     await page.goto(`${sys.baseUrl}/migration/runs/${runId}/check`);
     await expect(page.locator('#check-summary').textContent()).resolves.toContain('相違 11件');
+    expect(await accessibilityViolations(page)).toEqual([]);
     const diffRows = await page.locator('#check-differences tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim())));
     expect(diffRows).toContainEqual(['3', id('C'), '住民データ', expect.any(String), expect.any(String)]);
     // The card page shows the character to write by hand.
