@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { isValidMyNumber } from '../src/common/my-number.js';
 import { BookingService } from '../src/booking/booking.service.js';
+import { assignBookingNumber } from '../src/booking/booking-number.js';
 import { ResidentAuthService } from '../src/resident/resident-auth.service.js';
 import { LEGACY_GAIJI_CSV, legacyExport, legacyMappingFile, legacyRow } from '../src/migration/legacy-fixture.js';
 import { MigrationService, sha256 } from '../src/migration/migration.service.js';
@@ -157,6 +158,11 @@ describe('hand-over import of the previous vendor\'s export', () => {
     const other = await sys.slot('kuyakusho', bookableStart(9, '15:00', 13));
     const booked = await sys.app.get(BookingService).book(id('A'), other, { kind: 'resident', bookingNumber: num('A'), channel: 'resident-web' }, `k-${randomUUID()}`);
     expect(booked.card).toMatchObject({ state: 'reserved', booking: { bookingNumber: num('A') } });
+    // A new number of ours never repeats a legacy one: a draw that hits one is drawn again.
+    const fresh = `9${String(Date.now()).slice(-9)}`;
+    const draws = [num('A'), num('B'), fresh];
+    expect(await assignBookingNumber(sys.orm.em.fork(), id('Z'), () => draws.shift()!)).toBe(fresh);
+    expect(draws).toEqual([]);
   }, 180_000);
 
   it('a re-run creates nothing new', async () => {
