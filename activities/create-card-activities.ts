@@ -19,6 +19,12 @@ const RELEASED_AS: Record<string, string> = {
 /** Events after which a pickup card holds its booking number: its notice is being prepared (or it is booked). */
 const NUMBERED_BY = new Set(['receive_at_venue', 'mail_notice', 'mail_renotice', 'reserve']);
 
+/**
+ * States in which a card taken over from the previous vendor holds a booking number: the legacy one
+ * it came with (stored before its workflow starts), else one of ours, drawn at its first projection.
+ */
+const NUMBERED_ONCE_MIGRATED = new Set(['at_venue', 'notice_mailed', 'notice_returned', 'reserved', 'no_show', 'documents_missing', 'renotice_approved', 'renoticed', 'on_hold']);
+
 /** The failure type of a claim on a slot without a free place: not retried, the API answers 409 SLOT_FULL. */
 export const SLOT_FULL = 'SLOT_FULL';
 
@@ -146,6 +152,20 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
       // a statement is its own transaction, and every data-modifying WITH clause runs once and to
       // completion, all or nothing, whether or not the query reads it. Every later projection runs
       // in a transaction with the booking rules.
+      // A migrated card's first projection takes the same single statement when nothing is booked
+      // and no number is to be drawn: its legacy number (stored before the start) is read in it.
+      const migrated = events[0]?.type === 'migrated' && events[0].seq === 1 && !card.booking
+        && (typeof events[0].data?.bookingNumber === 'string' || !(card.route === 'pickup' && NUMBERED_ONCE_MIGRATED.has(card.state)));
+      if (migrated) {
+        const sql = `with
+            projected as (${upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)')} returning 1),
+            recorded as (${insertEventsSql(events.length)} returning 1),
+            unstuck as (delete from card_stuck where card_id = ? returning 1)
+          select 1`;
+        const params = [...cardValues(card), card.cardId, null, JSON.stringify(card), ...eventValues(card.cardId, events), card.cardId];
+        await refusing("card's projection", () => deps.orm.em.fork().execute(sql, params));
+        return;
+      }
       if (events.length > 0 && events.every((e) => e.type === 'registered')) {
         const sql = `with
             projected as (${upsertCardSql('?')} returning 1),
@@ -160,7 +180,9 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
       const em = deps.orm.em.fork();
       await refusing("card's projection", () => em.transactional(async (tx) => {
         // The card's booking number, from the moment its notice is prepared (kept through changes).
-        if (card.route === 'pickup' && events.some((e) => NUMBERED_BY.has(e.type))) await assignBookingNumber(tx, card.cardId);
+        if (card.route === 'pickup' && events.some((e) => NUMBERED_BY.has(e.type) || (e.type === 'migrated' && NUMBERED_ONCE_MIGRATED.has(card.state)))) {
+          await assignBookingNumber(tx, card.cardId);
+        }
         await tx.execute(upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)'), [
           ...cardValues(card),
           card.cardId,

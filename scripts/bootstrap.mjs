@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Provisions what the project needs, then runs one of its commands: `start`, `test`, `cli`, `bench-cards`, `bench-ui`, `bench-history`, `bench-booking`, `bench-print`, `print-samples`, `drill`.
+// Provisions what the project needs, then runs one of its commands: `start`, `test`, `cli`, `bench-cards`, `bench-ui`, `bench-history`, `bench-booking`, `bench-print`, `bench-migration`, `print-samples`, `drill`.
 // Node built-ins only: this runs before the dependencies are installed, on whatever Node the machine has.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -263,6 +263,10 @@ switch (command) {
     build();
     process.exit(run(node, ['--enable-source-maps', 'dist/src/dev/print-samples.js', ...rest], { env }));
     break;
+  case 'bench-migration':
+    build();
+    process.exit(run(node, ['--enable-source-maps', 'dist/bench/migration.bench.js', ...rest], { env }));
+    break;
   case 'bench-history':
     build();
     process.exit(run(node, ['--enable-source-maps', 'dist/bench/history.bench.js', ...rest], { env }));
@@ -290,6 +294,6 @@ switch (command) {
     process.exit(ensureSchemathesis() ? 0 : 1);
     break;
   default:
-    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui, bench-history, bench-booking, bench-print, print-samples, drill, provision`);
+    say(`unknown command ${command}: start, test, cli, bench-cards, bench-ui, bench-history, bench-booking, bench-print, bench-migration, print-samples, drill, provision`);
     process.exit(2);
 }

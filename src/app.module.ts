@@ -26,6 +26,7 @@ import { VenuesModule } from './venues/venues.module.js';
 import { CallCenterModule } from './callcenter/callcenter.module.js';
 import { ResidentModule } from './resident/resident.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
+import { MigrationModule } from './migration/migration.module.js';
 
 @Module({
   imports: [
@@ -66,6 +67,7 @@ import { TemporalModule } from './temporal/temporal.module.js';
     CallCenterModule,
     ResidentModule,
     MailingModule,
+    MigrationModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ErrorsFilter }],
 })

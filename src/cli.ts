@@ -3,6 +3,8 @@
  * (it leaves .data/local-stack.json), or DATABASE_URL / TEMPORAL_ADDRESS from the environment.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Presets, SingleBar } from 'cli-progress';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -24,6 +26,11 @@ import { patchStatus } from './worker/patches.js';
 import { installTemporalRuntime } from './temporal/runtime.js';
 import { pino } from 'pino';
 import { cardWorkflowId, policyChangedSignal } from '../workflows/card-messages.js';
+import { EraTable } from './printing/japanese-era.js';
+import { MigrationService } from './migration/migration.service.js';
+import { FIELD_LABELS } from './migration/parser.js';
+import { checkIntegrity, integrityCsv, integrityPdf } from './migration/integrity.js';
+import { closeReportPdf } from './printing/report-pdf.js';
 
 const USAGE = `usage: npm run cli -- <command>
   user create --name NAME --role ward|office|callcenter|venue|auditor|admin [--venue VENUE] [--display NAME]
@@ -41,6 +48,14 @@ const USAGE = `usage: npm run cli -- <command>
   policy apply                                  sends the ward's current policy to every open card
   slots generate [--from DATE] [--to DATE]      generates the venues' slots from the ward calendar (default: the horizon
                                                 from today); idempotent, as the API does at start and every hour
+  migrate legacy FILE --mapping MAPPING [--gaiji TABLE] [--dry-run] [--user NAME]
+                                                imports the previous vendor's export (R-11.1): the dry run lists every row,
+                                                imported or refused with the field and the reason; the real run starts a
+                                                card per row in its mapped state, resumes an interrupted run, skips rows
+                                                already imported
+  migrate check RUN_ID [--out FILE.csv] [--pdf FILE.pdf]
+                                                the integrity check of an import (R-11.3): old against new, row by row and
+                                                in totals, every difference listed (exit 1 when any); CSV and signable PDF
   db migrate                                    applies pending migrations (as MIGRATION_DATABASE_URL, the owner)
   db migration:create [NAME]                    writes a migration for entity changes`;
 
@@ -115,6 +130,10 @@ async function main(argv: string[]): Promise<number> {
       since: { type: 'string' },
       password: { type: 'string' },
       from: { type: 'string' }, to: { type: 'string' },
+      mapping: { type: 'string' },
+      gaiji: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      pdf: { type: 'string' },
     },
   });
   const [group, command, arg] = positionals;
@@ -223,6 +242,29 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'migrate legacy': {
+      if (!arg || !values.mapping) break;
+      return migrateLegacy(arg, values.mapping, { gaiji: values.gaiji, dryRun: values['dry-run'] ?? false, user: values.user ?? 'cli' });
+    }
+    case 'migrate check': {
+      if (!arg || !/^[1-9][0-9]{0,17}$/.test(arg)) break;
+      const orm = await openOrm(databaseUrl());
+      try {
+        const report = await checkIntegrity(orm.em, loadWardConfig(), arg);
+        if (values.out) writeFileSync(values.out, `\uFEFF${integrityCsv(report)}`);
+        if (values.pdf) {
+          const pdf = await integrityPdf(report, values.pdf);
+          console.log(`wrote ${pdf.file} (${pdf.pages} pages, sha256 ${pdf.sha256})`);
+          await closeReportPdf();
+        }
+        console.log(`run ${arg} (${report.vendor}, ${report.fileName}): ${report.rows.length} rows, ${report.matching} match, ${report.differences.length} differences`);
+        for (const t of report.totals.filter((t) => t.old !== t.now)) console.log(`  total ${t.dimension} ${t.key}: old ${t.old}, now ${t.now}`);
+        for (const d of report.differences) console.log(`  row ${d.row}${d.cardId ? ` (${d.cardId})` : ''} ${d.item}: ${d.old} → ${d.now}`);
+        return report.differences.length ? 1 : 0;
+      } finally {
+        await orm.close();
+      }
+    }
     case 'db migrate': {
       const applied = await migrate(endpoints().migrationDatabaseUrl ?? databaseUrl());
       console.log(applied.length ? `applied ${applied.join(', ')}` : 'the schema is up to date');
@@ -236,6 +278,47 @@ async function main(argv: string[]): Promise<number> {
   }
   console.error(USAGE);
   return 2;
+}
+
+/** `migrate legacy`: the dry run's rows on stdout (tab-separated), or the real run with a progress bar on stderr. */
+async function migrateLegacy(file: string, mappingFile: string, opts: { gaiji?: string; dryRun: boolean; user: string }): Promise<number> {
+  const orm = await openOrm(databaseUrl());
+  try {
+    return await withClient(async (client) => {
+      const service = new MigrationService({ em: orm.em, client, ward: loadWardConfig(), eras: EraTable.load(), taskQueue: process.env.TEMPORAL_TASK_QUEUE ?? 'cards' });
+      const prepared = service.prepare({
+        fileName: basename(file),
+        export: readFileSync(file),
+        mapping: readFileSync(mappingFile),
+        gaiji: opts.gaiji ? readFileSync(opts.gaiji) : undefined,
+      });
+      const dry = await service.dryRun(prepared);
+      if (dry.fileErrors.length) {
+        for (const e of dry.fileErrors) console.error(`error: ${e}`);
+        return 1;
+      }
+      if (opts.dryRun) {
+        const label = { import: '取り込む', imported: '取り込み済み', refused: '取り込まない' } as const;
+        console.log(['行', 'カード番号', '結果', '項目', '理由', '手書き'].join('\t'));
+        for (const r of dry.rows) console.log([r.row, r.cardId ?? '', label[r.status], r.field ? (FIELD_LABELS[r.field as keyof typeof FIELD_LABELS] ?? r.field) : '', r.reason ?? '', r.handwriting || ''].join('\t'));
+        console.error(`${dry.vendor} ${dry.fileName}: ${dry.total} rows, ${dry.toImport} to import, ${dry.alreadyImported} already imported, ${dry.refused} refused (dry run: nothing saved)`);
+        return 0;
+      }
+      const bar = new SingleBar({ format: 'migrate [{bar}] {percentage}% {value}/{total} rows | imported {imported} existed {existed} refused {refused} | {eta_formatted} left', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 2000 }, Presets.shades_classic);
+      bar.start(dry.total, 0, { imported: 0, existed: 0, refused: 0 });
+      const runId = await service.openRun(prepared, { username: opts.user });
+      const before = await service.progress(runId);
+      bar.update(before.imported + before.existed + before.refused, before);
+      const p = await service.run(prepared, { username: opts.user, role: 'system' }, { onProgress: (c) => bar.update(c.done, c) }, runId);
+      bar.update(p.imported + p.existed + p.refused, p);
+      bar.stop();
+      console.log(`run ${p.runId} ${p.status}: ${p.total} rows, ${p.imported} imported, ${p.existed} already imported, ${p.refused} refused`);
+      for (const r of (await service.runRows(runId)).filter((r) => r.outcome === 'refused')) console.log(`  row ${r.row}${r.cardId ? ` (${r.cardId})` : ''}: ${r.field ?? ''} ${r.reason ?? ''}`);
+      return p.status === 'done' ? 0 : 1;
+    });
+  } finally {
+    await orm.close();
+  }
 }
 
 installTemporalRuntime(pino({ level: 'warn' }, pino.destination(2)));

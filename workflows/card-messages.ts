@@ -3,7 +3,7 @@
  * (the API, the CLI, the tests).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ActionInput, Actor, CardEvent, CardSnapshot, Route } from './card-state-machine.js';
+import type { ActionInput, Actor, CardEvent, CardMigrationInput, CardSnapshot, Route } from './card-state-machine.js';
 import type { CardPolicy } from './card-timers.js';
 
 export const CARDS_TASK_QUEUE = 'cards';
@@ -31,6 +31,11 @@ export interface CardWorkflowInput {
   actor: Actor;
   /** Set when the workflow continues as new: the card as it was. */
   resume?: CardSnapshot;
+  /**
+   * Set for a card taken over from the previous vendor (R-11.1): the card starts in its mapped state
+   * with a `migrated` event instead of `registered`. Only new workflows carry it.
+   */
+  migrated?: CardMigrationInput;
   /**
    * Set when the workflow continues as new: the requests applied recently (the last day, at most
    * 100) with their answers, so that a retry that spans the new run gets its first answer instead

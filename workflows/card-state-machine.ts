@@ -96,6 +96,7 @@ export const SYSTEM_EVENT_LABELS = {
   proposal_opened: '提案',
   proposal_withdrawn: '提案の取り下げ',
   sla_late: '通知書発送の期限超過',
+  migrated: '前事業者からの移行',
 } as const;
 
 export const STAFF_ROLES = ['ward', 'office', 'callcenter', 'venue', 'auditor', 'admin'] as const;
@@ -564,7 +565,7 @@ export function rolesFor(action: CardAction): readonly ActorRole[] {
 export interface CardEvent {
   seq: number;
   /** An action name, or a system event: registered, proposal_opened, proposal_withdrawn, sla_late. */
-  type: CardAction | 'registered' | 'proposal_opened' | 'proposal_withdrawn' | 'sla_late';
+  type: CardAction | 'registered' | 'proposal_opened' | 'proposal_withdrawn' | 'sla_late' | 'migrated';
   fromState: CardStateName;
   toState: CardStateName;
   at: number;
@@ -771,5 +772,82 @@ export function register(
   return {
     card,
     events: [{ seq: 1, type: 'registered', fromState: 'received', toState: 'received', at: now, actor, data: { route: input.route, venueId: input.venueId } }],
+  };
+}
+
+/** A card taken over from the previous vendor (R-11.1), as its old record says it is now. */
+export interface CardMigrationInput {
+  /** The previous vendor's name and the row of its export (1 = the first data row). */
+  vendor: string;
+  row: number;
+  /** The old status code, kept as it was. */
+  oldStatus: string;
+  /** The state the mapping gives the old status. */
+  state: CardStateName;
+  /** Actions the old status implies had happened (recorded in the event, not replayed). */
+  implies: CardAction[];
+  /** The old record's card dates as ISO instants (the day's start in Asia/Tokyo when only a day is known). */
+  receivedAt?: string;
+  noticeMailedAt?: string;
+  renoticedAt?: string;
+  issuedAt?: string;
+  /** The previous vendor's booking number, stored before the start ('legacy'), with or without a booking. */
+  bookingNumber?: string;
+  /** The booking the card holds (reserved cards), with the previous vendor's number. */
+  booking?: Booking;
+  /** The old dates as the export wrote them, by column, for the record. */
+  oldDates: Record<string, string>;
+}
+
+/** Where a migrated card returns when its booking or hold ends: the state a card usually comes from. */
+const MIGRATED_RETURNS_TO: CardStateName = 'notice_mailed';
+
+/**
+ * The first snapshot of a card migrated from the previous vendor, in its mapped state, and its
+ * `migrated` event ("migrated from <vendor>, row N"), which keeps the old status code and dates.
+ */
+export function migrate(
+  registration: { cardId: string; route: Route; venueId?: string; hasPhone: boolean; expiresOn?: string },
+  m: CardMigrationInput,
+  actor: Actor,
+  now: number,
+): Transition {
+  const at = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso));
+  const terminal = isTerminal(m.state);
+  const issuedAt = m.state === 'issued' ? (at(m.issuedAt) ?? now) : undefined;
+  const card: CardSnapshot = {
+    cardId: registration.cardId,
+    route: registration.route,
+    state: m.state,
+    seq: 1,
+    venueId: m.booking?.venueId ?? registration.venueId,
+    hasPhone: registration.hasPhone,
+    expiresOn: registration.expiresOn,
+    receivedAt: at(m.receivedAt) ?? now,
+    noticeMailedAt: at(m.noticeMailedAt),
+    renoticedAt: at(m.renoticedAt),
+    issuedAt,
+    closedAt: terminal ? (issuedAt ?? now) : undefined,
+    late: false,
+    heldFrom: m.state === 'on_hold' ? MIGRATED_RETURNS_TO : undefined,
+    bookedFrom: m.state === 'reserved' ? MIGRATED_RETURNS_TO : undefined,
+    booking: m.state === 'reserved' ? m.booking : undefined,
+    proposals: [],
+    rejected: [],
+  };
+  const data: Record<string, unknown> = {
+    vendor: m.vendor,
+    row: m.row,
+    oldStatus: m.oldStatus,
+    oldDates: m.oldDates,
+    implies: m.implies,
+    route: registration.route,
+    venueId: card.venueId,
+  };
+  const number = m.booking?.bookingNumber ?? m.bookingNumber;
+  if (number) data.bookingNumber = number;
+  return {
+    card,
+    events: [{ seq: 1, type: 'migrated', fromState: m.state, toState: m.state, at: now, actor, reason: `migrated from ${m.vendor}, row ${m.row}`, data }],
   };
 }

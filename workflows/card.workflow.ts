@@ -25,7 +25,7 @@ import {
   cardQuery,
   policyChangedSignal,
 } from './card-messages.js';
-import { type CardEvent, type CardSnapshot, type Rejection, apply, check, isTerminal, register } from './card-state-machine.js';
+import { type CardEvent, type CardSnapshot, type Rejection, apply, check, isTerminal, migrate, register } from './card-state-machine.js';
 import { fireDueTimers, nextDeadline } from './card-timers.js';
 
 // Local activities: a projection is a short database write, and running it in the workflow task's
@@ -86,6 +86,11 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
   let unprojected: CardEvent[] = [];
   if (input.resume) {
     card = input.resume;
+  } else if (input.migrated) {
+    // A card taken over from the previous vendor: a new input, so no recorded history takes this path.
+    const t = migrate(input.registration, input.migrated, input.actor, Date.now());
+    card = t.card;
+    unprojected = t.events;
   } else {
     const t = register(input.registration, input.actor, Date.now());
     card = t.card;

@@ -39,6 +39,8 @@ const PATTERNS: [RegExp, (m: RegExpMatchArray) => string][] = [
   [/^csv upload: registered (\d+) of (\d+)( \(interrupted\))?$/, (m) => `CSVで${m[2]}件を登録（うち新規 ${m[1]}件${m[3] ? '、中断' : ''}）`],
   [/^qa (\S+) (\w+) v(\d+)$/, (m) => `Q&A ${m[1]}：${QA_LABELS[m[2]] ?? m[2]}（第${m[3]}版）`],
   [/^admin: (.*)$/, (m) => `ユーザー管理：${m[1]}`],
+  [/^legacy migration run (\d+): imported (\d+) of (\d+)$/, (m) => `前事業者からの移行（取り込み ${m[1]}）：${m[3]}行のうち${m[2]}件を取り込み`],
+  [/^migration integrity check (page|csv|pdf) of run (\d+)$/, (m) => `移行データの照合（取り込み ${m[2]}、${m[1] === 'page' ? '画面' : m[1].toUpperCase()}）`],
   [/^(GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) (\d{3})$/, (m) => `${m[1]} ${m[2]} を拒否（${m[3] === '404' ? '見つからないか権限外' : '権限なし'}、${m[3]}）`],
 ];
 

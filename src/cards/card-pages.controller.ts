@@ -1,5 +1,7 @@
 /** The staff pages for cards: search (with CSV export), the card page and its actions. */
 import { safeRandomUUID } from '../common/my-number.js';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { cardHandwriting } from '../migration/handwriting.js';
 import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { BookingService } from '../booking/booking.service.js';
@@ -227,7 +229,10 @@ export class CardPagesController {
     const fieldErrors: { message: string; href: string }[] = [];
     // The card's storage place at its venue (R-5.3), set at receipt and changeable from the venue's pages.
     const stored = await this.storage.get(id);
+    // Characters of a migrated card's old data to write by hand (R-11.1).
+    const handwriting = await cardHandwriting(this.moduleRef.get(EntityManager, { strict: false }), id);
     res.status(status).render('card', {
+      handwriting,
       storagePlace: stored && stored.venueId === detail.card.venueId ? stored.place : undefined,
       title: `カード ${id}`,
       nav: 'cards',
