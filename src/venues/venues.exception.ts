@@ -9,6 +9,10 @@ export enum VenuesErrorCode {
   /** The card already has a visit today (booked and checked in, or already queued). */
   ALREADY_QUEUED = 'VENUE_ALREADY_QUEUED',
   TASK_NOT_FOUND = 'TASK_NOT_FOUND',
+  /** A shelf reconciliation session that is not this venue's (or does not exist). */
+  RECONCILIATION_NOT_FOUND = 'RECONCILIATION_NOT_FOUND',
+  /** A scan or a close on a session already closed: closed sessions are read-only. */
+  RECONCILIATION_CLOSED = 'RECONCILIATION_CLOSED',
 }
 
 const STATUS: Record<VenuesErrorCode, HttpStatus> = {
@@ -16,6 +20,8 @@ const STATUS: Record<VenuesErrorCode, HttpStatus> = {
   [VenuesErrorCode.CARD_NOT_HERE]: HttpStatus.CONFLICT,
   [VenuesErrorCode.ALREADY_QUEUED]: HttpStatus.CONFLICT,
   [VenuesErrorCode.TASK_NOT_FOUND]: HttpStatus.NOT_FOUND,
+  [VenuesErrorCode.RECONCILIATION_NOT_FOUND]: HttpStatus.NOT_FOUND,
+  [VenuesErrorCode.RECONCILIATION_CLOSED]: HttpStatus.CONFLICT,
 };
 
 export class VenuesException extends DomainException<VenuesErrorCode> {

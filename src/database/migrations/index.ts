@@ -18,6 +18,7 @@ import { Migration20261126150000_resident_pages } from './Migration2026112615000
 import { Migration20261126160000_venue_desk } from './Migration20261126160000_venue_desk.js';
 import { Migration20261126170000_mailing } from './Migration20261126170000_mailing.js';
 import { Migration20261127100000_legacy_migration } from './Migration20261127100000_legacy_migration.js';
+import { Migration20261127110000_reconciliation } from './Migration20261127110000_reconciliation.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124141146_initial', class: Migration20261124141146_initial },
@@ -38,4 +39,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261126160000_venue_desk', class: Migration20261126160000_venue_desk },
   { name: 'Migration20261126170000_mailing', class: Migration20261126170000_mailing },
   { name: 'Migration20261127100000_legacy_migration', class: Migration20261127100000_legacy_migration },
+  { name: 'Migration20261127110000_reconciliation', class: Migration20261127110000_reconciliation },
 ];
