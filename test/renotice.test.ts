@@ -3,10 +3,12 @@
  * as postcards on the print worker, checked, handed over by one Update per card, their returns
  * recorded; expired cards and removed residents among them left out and proposed for discard (R-6.2).
  */
+import type { Browser } from 'playwright-core';
 import type { AuthUser } from '../src/auth/auth.types.js';
 import { MailingService } from '../src/mailing/mailing.service.js';
 import { ReturnsService } from '../src/mailing/returns.service.js';
 import { pageTexts } from '../src/printing/pdf-check.js';
+import { accessibilityViolations, launchBrowser, signIn } from './support/browser.js';
 import { act, cardRow, pickupCards } from './support/mail-cards.js';
 import { TestSystem, eventually } from './support/test-system.js';
 
@@ -65,6 +67,19 @@ describe('re-notice batches', () => {
     expect(await count('propose_discard', [expired, removed])).toEqual({ [expired]: 1 });
     // A card whose re-notice was not approved is not taken.
     expect(await cardRow(sys, unapproved)).toMatchObject({ state: 'notice_mailed' });
+    // The batch page shows what was left out and why.
+    const browser: Browser = await launchBrowser();
+    try {
+      const page = await (await browser.newContext({ locale: 'ja-JP' })).newPage();
+      await signIn(page, sys.baseUrl, await sys.webUser('office'));
+      await page.goto(`${sys.baseUrl}/mail-batches/${batch.id}`);
+      const rows = await page.locator('section:has(#h-excluded) tbody tr').allTextContents();
+      expect(rows.find((r) => r.includes(expired))).toMatch(/有効期限切れ.*提案済み/);
+      expect(rows.find((r) => r.includes(removed))).toMatch(/住民登録消除.*提案済み/);
+      expect(await accessibilityViolations(page)).toEqual([]);
+    } finally {
+      await browser.close();
+    }
 
     await mailing.print(batch.id, clerk);
     await eventually(async () => (await step(batch.id)) === 'printed', 120_000, 'batch printed');
@@ -91,5 +106,18 @@ describe('re-notice batches', () => {
     expect((await returns.record([a], '転居先不明', clerk)).map((r) => r.outcome)).toEqual(['already']);
     expect((await cardRow(sys, a)).state).toBe('notice_returned');
     expect(await count('record_return', [a, b])).toEqual({ [a]: 1 });
+  });
+
+  it('records a batch that left out every approved card, with nothing to print', async () => {
+    const [id] = await pickupCards(sys, office, [{ name: '期限切　六郎' }], 'notice_mailed');
+    await eventually(async () => (await cardRow(sys, id)).proposal_kinds.includes('renotice'), 30_000, 're-notice proposal');
+    await act(sys, ward, id, 'approve_renotice');
+    await sys.sql(`update card set expires_on = '2021-03-31' where card_id = ?`, [id]);
+    const batch = await mailing.create('renotice', 376, clerk, [id]);
+    expect(batch).toMatchObject({ status: 'cancelled', items: 0 });
+    expect(await mailing.repo.exclusions(batch.id)).toMatchObject([{ cardId: id, reason: 'expired', proposedAt: expect.any(Date), error: null }]);
+    expect(await cardRow(sys, id)).toMatchObject({ state: 'on_hold', proposal_kinds: expect.arrayContaining(['discard']) });
+    // Left out once: on hold, it is not an approved re-notice any more.
+    await expect(mailing.create('renotice', 376, clerk, [id])).rejects.toMatchObject({ code: 'BATCH_NOTHING_DUE' });
   });
 });

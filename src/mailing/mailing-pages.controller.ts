@@ -43,6 +43,7 @@ const DONE: Record<string, string> = {
   pulled: 'カードをバッチから抜き取りました。印刷済みの場合は、その通知書を取り除いてください。',
   cancelled: 'バッチを取り消しました。',
   proposed: '除外したカードの廃棄の提案をやり直しました。',
+  excluded: '再通知するカードはありませんでした（承認されたカードはすべて除外）。除外したカードと廃棄の提案は下のとおりです。',
 };
 
 const batchId = z.string().regex(/^B\d{8}-\d{3}$/, 'バッチ番号が正しくありません');
@@ -77,7 +78,7 @@ export class MailingPagesController {
   async create(@Body() body: Record<string, unknown>, @Res() res: Response, @Req() req: WebRequest) {
     const f = parseOrThrow(createSchema.extend({ quota: z.coerce.number().int().min(1).max(this.service.quota.max, `一度に作れるのは${this.service.quota.max}通までです`) }), body);
     const batch = await this.service.create(f.kind, f.quota, req.web.user);
-    res.redirect(303, `/mail-batches/${batch.id}?done=created`);
+    res.redirect(303, `/mail-batches/${batch.id}?done=${batch.items === 0 ? 'excluded' : 'created'}`);
   }
 
   @Get(':id')
