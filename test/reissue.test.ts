@@ -76,6 +76,9 @@ describe('reissued notices, corrected addresses, and cards handed to the ward', 
     expect(items.map((i) => [i.cardId, i.reissueTaskId !== null]).sort()).toEqual([[lost, true], [returned, true], [fresh, false]].sort());
     // Once: a second batch finds nothing while they wait in this one.
     await expect(mailing.create('notice', 376, clerk, [lost, returned])).rejects.toMatchObject({ code: 'BATCH_NOTHING_DUE' });
+    // The office's list says where each request waits.
+    await page.goto(`${sys.baseUrl}/reissue-requests`);
+    expect(await page.locator('tr', { has: page.getByRole('link', { name: returned, exact: true }) }).textContent()).toContain(`発送バッチ ${batch.id} で発送待ち`);
     await page.goto(`${sys.baseUrl}/mail-batches/${batch.id}`);
     const rows = await page.locator('table.stack tbody tr').allTextContents();
     expect(rows.filter((r) => r.includes('再発行')).map((r) => [lost, returned, fresh].find((id) => r.includes(id))).sort()).toEqual([lost, returned].sort());
