@@ -40,6 +40,8 @@ export function createPrintActivities(deps: { orm: MikroORM; renderer: PdfRender
       const repo = new MailingRepository(deps.orm.em);
       const batch = await repo.batch(batchId);
       if (!batch) throw ApplicationFailure.create({ type: 'BATCH_NOT_FOUND', message: `no batch ${batchId}`, nonRetryable: true });
+      // Nothing is printed for a card that moved since the draft (a resident removed, a card held or booked).
+      await repo.pullOutMoved(batchId);
       const rows = await repo.printRows(batchId);
       const today = tokyoDate();
       const issuedOn = deps.eras.format(today);

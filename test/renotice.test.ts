@@ -37,19 +37,19 @@ describe('re-notice batches', () => {
     );
 
   it('prints postcards for approved cards only, hands each over once, records their returns, and sends expired and removed ones to discard proposals', async () => {
-    const names = ['再通知\u3000一郎', '再通知\u3000二郎', '期限切\u3000三郎', '消除\u3000四郎', '未承認\u3000五郎'];
+    const names = ['再通知\u3000一郎', '再通知\u3000二郎', '期限切\u3000三郎', '消除\u3000四郎', '未承認\u3000五郎', '後消除\u3000七郎'];
     const ids = await pickupCards(sys, office, names.map((name) => ({ name })), 'notice_mailed');
-    const [a, b, expired, removed, unapproved] = ids;
+    const [a, b, expired, removed, unapproved, later] = ids;
     for (const id of ids) await eventually(async () => (await cardRow(sys, id)).proposal_kinds.includes('renotice'), 30_000, `re-notice proposal of ${id}`);
-    for (const id of [a, b, expired, removed]) await act(sys, ward, id, 'approve_renotice');
+    for (const id of [a, b, expired, removed, later]) await act(sys, ward, id, 'approve_renotice');
     // The residence period of one ended; another resident moved out after the approval.
     await sys.sql(`update card_resident set residence_period_end = '2020-01-31' where card_id = ?`, [expired]);
     await act(sys, ward, removed, 'mark_removed', { reason: '転出' });
     await eventually(async () => (await cardRow(sys, removed)).proposal_kinds.includes('discard'), 20_000, 'the removed card proposed for discard');
 
     const batch = await mailing.create('renotice', 376, clerk, ids);
-    expect(batch).toMatchObject({ kind: 'renotice', status: 'draft', items: 2 });
-    expect((await mailing.repo.items(batch.id)).map((i) => i.cardId).sort()).toEqual([a, b].sort());
+    expect(batch).toMatchObject({ kind: 'renotice', status: 'draft', items: 3 });
+    expect((await mailing.repo.items(batch.id)).map((i) => i.cardId).sort()).toEqual([a, b, later].sort());
     // Left out, with the reason, and proposed for discard: the expired card pulled out (on hold) first.
     const excluded = await mailing.repo.exclusions(batch.id);
     expect(excluded.map((x) => [x.cardId, x.reason, x.proposedAt !== null, x.error])).toEqual(
@@ -81,8 +81,12 @@ describe('re-notice batches', () => {
       await browser.close();
     }
 
+    // A resident removed after the draft: the page warns, and nothing is printed for the card.
+    await act(sys, ward, later, 'mark_removed', { reason: '死亡' });
+    expect((await mailing.repo.items(batch.id)).find((i) => i.cardId === later)).toMatchObject({ moved: true, pulledOutAt: null });
     await mailing.print(batch.id, clerk);
     await eventually(async () => (await step(batch.id)) === 'printed', 120_000, 'batch printed');
+    expect((await mailing.repo.items(batch.id)).find((i) => i.cardId === later)).toMatchObject({ moved: false, pulledOutAt: expect.any(Date) });
     const docs = await mailing.repo.documents(batch.id);
     expect(docs.map((d) => d.kind).sort()).toEqual(['envelopes', 'renotices']);
     const postcards = await pageTexts(docs.find((d) => d.kind === 'renotices')!.file);

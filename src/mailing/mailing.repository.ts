@@ -72,6 +72,8 @@ export interface BatchItemView {
   reissueTaskId: string | null;
   /** The task's note (why the notice is reissued). */
   reissueNote: string | null;
+  /** Still in the batch, but its card has left the state its mailing starts from (pull it out). */
+  moved?: boolean;
 }
 
 /** An item with what is printed for it (personal data: read only to print). */
@@ -153,6 +155,10 @@ const itemView = (r: any): BatchItemView => ({
   reissueTaskId: r.reissue_task_id ?? null,
   reissueNote: r.reissue_note ?? null,
 });
+
+/** An item whose card has left the state its mailing starts from (`i`, `b`, `c`: item, batch, card). */
+const MOVED = `(case when b.kind = 'renotice' then c.state <> 'renotice_approved'
+  when i.reissue_task_id is not null then c.state not in ('${REISSUE_STATES.join("', '")}') else c.state <> 'at_venue' end)`;
 
 /** At most this many cards left out of one re-notice batch (the rest are left out by the next one). */
 const MAX_EXCLUSIONS = 1000;
@@ -312,8 +318,27 @@ export class MailingRepository {
   }
 
   async items(batchId: string): Promise<BatchItemView[]> {
-    const rows = await this.em.fork().execute(`select ${ITEM_COLUMNS} from mail_batch_item i where i.batch_id = ? order by i.position`, [batchId]);
-    return rows.map(itemView);
+    const rows = await this.em.fork().execute(
+      `select ${ITEM_COLUMNS}, ${MOVED} and i.pulled_out_at is null and i.mailed_at is null as moved
+         from mail_batch_item i join mail_batch b on b.id = i.batch_id join card c on c.card_id = i.card_id where i.batch_id = ? order by i.position`,
+      [batchId],
+    );
+    return rows.map((r) => ({ ...itemView(r), moved: r.moved === true }));
+  }
+
+  /**
+   * Pulls out the items whose card is no longer due for this mailing (removed from the register,
+   * held, booked meanwhile): done before printing, so nothing is printed for them. Returns their ids.
+   */
+  async pullOutMoved(batchId: string): Promise<string[]> {
+    const rows = await this.em.fork().execute<{ card_id: string }[]>(
+      `update mail_batch_item i set pulled_out_at = now(), pulled_out_by = 'system'
+         from mail_batch b, card c
+        where b.id = i.batch_id and c.card_id = i.card_id and i.batch_id = ? and i.pulled_out_at is null and i.mailed_at is null and ${MOVED}
+        returning i.card_id`,
+      [batchId],
+    );
+    return rows.map((r) => r.card_id);
   }
 
   /** The items still to print and mail, with what is printed for them, in post order. */
