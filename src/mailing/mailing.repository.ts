@@ -226,6 +226,7 @@ export class MailingRepository {
         const removed = await tx.execute<{ card_id: string; proposed: boolean }[]>(
           `select c.card_id, 'discard' = any(c.proposal_kinds) as proposed from card c
             where c.route = 'pickup' and c.state = 'removed' and c.renoticed_at is null ${only}
+              and not coalesce(c.snapshot->'rejected' @> '"discard"'::jsonb, false)
               and exists (select 1 from card_event e where e.card_id = c.card_id and e.type = 'approve_renotice')
               and not exists (select 1 from mail_batch_exclusion x where x.card_id = c.card_id)
             order by c.card_id limit ?`,

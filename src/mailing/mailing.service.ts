@@ -91,7 +91,9 @@ export class MailingService {
         await send('propose_discard', { userId: 'system', role: 'system' }).catch(alreadyDone);
         await this.repo.setExclusionOutcome(batchId, x.cardId, null);
       } catch (e) {
-        await this.repo.setExclusionOutcome(batchId, x.cardId, e instanceof Error ? e.message : String(e));
+        // Shown on the batch page beside its retry button: why, without the workflow's wording.
+        const failure = e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure ? `カードが受け付けませんでした（${e.cause.type}）` : 'カードのワークフローが応答しませんでした';
+        await this.repo.setExclusionOutcome(batchId, x.cardId, failure);
       }
     }
   }
