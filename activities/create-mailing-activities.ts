@@ -40,6 +40,8 @@ export function createPrintActivities(deps: { orm: MikroORM; renderer: PdfRender
       const repo = new MailingRepository(deps.orm.em);
       const batch = await repo.batch(batchId);
       if (!batch) throw ApplicationFailure.create({ type: 'BATCH_NOT_FOUND', message: `no batch ${batchId}`, nonRetryable: true });
+      // Nothing is printed for a card that moved since the draft (a resident removed, a card held or booked).
+      await repo.pullOutMoved(batchId);
       const rows = await repo.printRows(batchId);
       const today = tokyoDate();
       const issuedOn = deps.eras.format(today);
@@ -52,6 +54,7 @@ export function createPrintActivities(deps: { orm: MikroORM; renderer: PdfRender
         venueId: r.venueId,
         postOfficeId: r.postOfficeId,
         pickupDeadline: r.expiresOn && r.expiresOn <= addDays(today, DEADLINE_WITHIN_DAYS) ? deps.eras.format(r.expiresOn) : undefined,
+        reissue: r.reissueTaskId !== null,
       }));
       const main = batch.kind === 'notice' ? { template: 'notice-letter', kind: 'notices', chunk: 250 } : { template: 'renotice-postcard', kind: 'renotices', chunk: 500 };
       const boxes = (deps.renderer.manifest(main.template) as { fields?: Record<string, { maxWidth: number }> }).fields ?? {};
@@ -153,11 +156,12 @@ export function createMailingActivities(deps: { orm: MikroORM; client?: Client }
             // Bounded: a card whose worker is down fails this attempt, and the activity is retried later.
             await client.withDeadline(Date.now() + 30_000, () =>
               client.workflow.getHandle(cardWorkflowId(item.cardId)).executeUpdate(cardActionUpdate, {
-                args: [{ action: MAIL_ACTION[batch.kind], actor: { userId: by, role: 'office', channel: 'web' } }],
+                // A reissued notice (R-4.4) says so on the card's timeline.
+                args: [{ action: MAIL_ACTION[batch.kind], actor: { userId: by, role: 'office', channel: 'web' }, reason: item.reissueTaskId ? `再発行：${item.reissueNote ?? ''}`.slice(0, 500) : undefined }],
                 updateId: `mail-${batchId}-${item.cardId}`,
               }),
             );
-            await repo.markMailed(batchId, item.cardId);
+            await repo.markMailed(batchId, item.cardId, by);
             mailed++;
           } catch (e) {
             // The card moved meanwhile (held, removed, already mailed by hand): it is not mailed with this batch.

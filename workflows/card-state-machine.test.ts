@@ -28,7 +28,8 @@ const ALLOWED_FROM: Record<CardAction, CardStateName[]> = {
   inspect: ['received'],
   ship_to_venue: ['inspected'],
   receive_at_venue: ['shipped_to_venue'],
-  mail_notice: ['at_venue'],
+  // Again: a reissued notice, or a returned one to a corrected address.
+  mail_notice: ['at_venue', 'notice_mailed', 'notice_returned'],
   record_return: ['notice_mailed', 'renoticed'],
   record_reissue_request: ['notice_mailed', 'notice_returned', 'renoticed', 'no_show'],
   // From reserved: a change of booking (another slot or venue), the same booking number.
@@ -101,7 +102,8 @@ const ROLES: Record<CardAction, ActorRole[]> = {
   mark_removed: ['ward'],
   approve_renotice: ['ward'],
   mail_renotice: ['office'],
-  propose_discard: ['ward'],
+  // The system: a re-notice batch leaving out an expired card.
+  propose_discard: ['ward', 'system'],
   approve_discard: ['ward'],
   approve_expiry: ['ward'],
   reject_proposal: ['ward'],

@@ -19,7 +19,7 @@ export const ROUTE_LABELS: Record<Route, string> = {
 };
 
 /** Routes whose cards the ward mails itself after setting the PINs. */
-const WARD_MAILED_ROUTES: readonly Route[] = ['counter', 'outreach', 'other'];
+export const WARD_MAILED_ROUTES: readonly Route[] = ['counter', 'outreach', 'other'];
 
 export const STATES = [
   'received',
@@ -260,7 +260,9 @@ export const ACTION_DEFINITIONS: Record<CardAction, ActionDefinition> = {
   mail_notice: def({
     action: 'mail_notice',
     label: '交付通知書を発送',
-    from: ['at_venue'],
+    // Again from notice_mailed / notice_returned: a reissued notice (a lost one, R-4.4) or a returned
+    // one mailed to the address the office corrected; the reason says which.
+    from: ['at_venue', 'notice_mailed', 'notice_returned'],
     routes: ['pickup'],
     roles: ['office'],
     records: 'notice mailing time; clears the SLA late flag',
@@ -377,7 +379,8 @@ export const ACTION_DEFINITIONS: Record<CardAction, ActionDefinition> = {
     label: '廃棄を提案',
     from: 'open',
     routes: ALL_ROUTES,
-    roles: ['ward'],
+    // The system: a re-notice batch leaving out an expired card; the ward approves.
+    roles: ['ward', 'system'],
     reasonRequired: true,
     records: 'a discard proposal opened by hand',
   }),

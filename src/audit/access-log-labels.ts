@@ -22,6 +22,8 @@ const FIXED: Record<string, string> = {
   'card detail': 'カード詳細（API）',
   'history page': '履歴画面',
   history: '履歴（API）',
+  'ward hand-over list': '区へ引き渡すカードの一覧',
+  'address corrected for a returned notice; reissue queued for the next notice batch': '返戻された通知書の住所訂正（次のバッチで再送）',
 };
 
 const actionLabel = (a: string) => (Object.hasOwn(ACTION_DEFINITIONS, a) ? ACTION_DEFINITIONS[a as CardAction].label : undefined);
@@ -38,6 +40,7 @@ const PATTERNS: [RegExp, (m: RegExpMatchArray) => string][] = [
   [/^registered (\d+) of (\d+)( \(form\))?$/, (m) => `${m[2]}件を登録（うち新規 ${m[1]}件${m[3] ? '、画面から' : ''}）`],
   [/^csv upload: registered (\d+) of (\d+)( \(interrupted\))?$/, (m) => `CSVで${m[2]}件を登録（うち新規 ${m[1]}件${m[3] ? '、中断' : ''}）`],
   [/^qa (\S+) (\w+) v(\d+)$/, (m) => `Q&A ${m[1]}：${QA_LABELS[m[2]] ?? m[2]}（第${m[3]}版）`],
+  [/^ward hand-over list csv of (\d+) cards$/, (m) => `区へ引き渡すカードのCSV出力 ${m[1]}件`],
   [/^admin: (.*)$/, (m) => `ユーザー管理：${m[1]}`],
   [/^legacy migration run (\d+): imported (\d+) of (\d+)$/, (m) => `前事業者からの移行（取り込み ${m[1]}）：${m[3]}行のうち${m[2]}件を取り込み`],
   [/^migration integrity check (page|csv|pdf) of run (\d+)$/, (m) => `移行データの照合（取り込み ${m[2]}、${m[1] === 'page' ? '画面' : m[1].toUpperCase()}）`],

@@ -43,5 +43,6 @@ describe('access log service', () => {
     expect(describeDetail('card page')).toBe('カード画面');
     expect(describeDetail('csv export of 2 cards: state=received')).toBe('CSV出力 2件（条件: state=received）');
     expect(describeDetail('GET /api/cards/:cardId 404')).toContain('拒否');
+    expect(describeDetail('ward hand-over list csv of 3 cards')).toBe('区へ引き渡すカードのCSV出力 3件');
   });
 });

@@ -82,6 +82,8 @@ export interface ReissueRow {
   name: string;
   nameKana: string;
   address: string;
+  /** The mail batch the reissued notice waits in, if any (issue 10). */
+  batchId: string | null;
 }
 
 type Row = Record<string, any>;
@@ -198,7 +200,8 @@ export class CallCenterRepository {
   async openReissues(scope: VenueScope, limit = 200): Promise<ReissueRow[]> {
     const v = scope.sql('c.venue_id');
     const rows = await this.em.fork().execute<Row[]>(
-      `select t.id::text as task_id, t.card_id, t.note, t.created_by, t.created_at, c.state, r.name, r.name_kana, r.address
+      `select t.id::text as task_id, t.card_id, t.note, t.created_by, t.created_at, c.state, r.name, r.name_kana, r.address,
+              (select i.batch_id from mail_batch_item i where i.reissue_task_id = t.id and i.pulled_out_at is null and i.mailed_at is null limit 1) as batch_id
          from task t join card c on c.card_id = t.card_id join card_resident r on r.card_id = t.card_id
         where t.kind = 'reissue' and t.status = 'open' and t.venue_id is null and ${v.sql}
         order by t.created_at, t.id limit ${Number(limit)}`,
@@ -214,6 +217,7 @@ export class CallCenterRepository {
       name: r.name,
       nameKana: r.name_kana,
       address: r.address,
+      batchId: r.batch_id ?? null,
     }));
   }
 }

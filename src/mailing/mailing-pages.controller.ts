@@ -32,6 +32,7 @@ export const STATUS_LABELS: Record<BatchStatus, string> = {
 };
 const KIND_LABELS = { notice: '交付通知書', renotice: '再通知はがき' } as const;
 const DOCUMENT_LABELS: Record<BatchDocumentKind, string> = { summary: '発送バッチ集計', notices: '交付通知書・交付説明文書', renotices: '再通知はがき', ledgers: '各会場送付台帳', envelopes: '封筒宛名シート' };
+const EXCLUSION_LABELS = { expired: '有効期限切れ（カードまたは在留期間）', removed: '住民登録消除' } as const;
 const REASON_LABELS = { missing_glyph: '印刷できない文字', overflow: '枠に収まらない' } as const;
 const FIELD_LABELS: Record<string, string> = { name: '氏名', address: '住所' };
 const DONE: Record<string, string> = {
@@ -41,6 +42,8 @@ const DONE: Record<string, string> = {
   handing: '区への引き渡しを始めました。各カードに発送が記録されます。',
   pulled: 'カードをバッチから抜き取りました。印刷済みの場合は、その通知書を取り除いてください。',
   cancelled: 'バッチを取り消しました。',
+  proposed: '除外したカードの廃棄の提案をやり直しました。',
+  excluded: '再通知するカードはありませんでした（承認されたカードはすべて除外）。除外したカードと廃棄の提案は下のとおりです。',
 };
 
 const batchId = z.string().regex(/^B\d{8}-\d{3}$/, 'バッチ番号が正しくありません');
@@ -75,14 +78,14 @@ export class MailingPagesController {
   async create(@Body() body: Record<string, unknown>, @Res() res: Response, @Req() req: WebRequest) {
     const f = parseOrThrow(createSchema.extend({ quota: z.coerce.number().int().min(1).max(this.service.quota.max, `一度に作れるのは${this.service.quota.max}通までです`) }), body);
     const batch = await this.service.create(f.kind, f.quota, req.web.user);
-    res.redirect(303, `/mail-batches/${batch.id}?done=created`);
+    res.redirect(303, `/mail-batches/${batch.id}?done=${batch.items === 0 ? 'excluded' : 'created'}`);
   }
 
   @Get(':id')
   @Allow('office', 'ward', 'auditor')
   async show(@Param('id') id: string, @Query('done') done: unknown, @Req() req: WebRequest, @Res() res: Response) {
     const b = await this.service.batch(this.id(id));
-    const [items, documents] = await Promise.all([this.service.repo.items(b.id), this.service.repo.documents(b.id)]);
+    const [items, documents, exclusions] = await Promise.all([this.service.repo.items(b.id), this.service.repo.documents(b.id), this.service.repo.exclusions(b.id)]);
     const handwriting = items.flatMap((i) =>
       ((i.handwriting ?? []) as HandwritingEntry[]).map((h) => ({
         cardId: i.cardId,
@@ -118,6 +121,8 @@ export class MailingPagesController {
       offices: [...offices.values()],
       items: items.map((i) => ({ ...i, envelope: ENVELOPE_CLASS_LABELS[i.envelopeClass], pullable: office && !i.pulledOutAt && !i.mailedAt && !['handing_over', 'handed_over', 'cancelled'].includes(b.status) })),
       handwriting,
+      exclusions: exclusions.map((x) => ({ ...x, reasonLabel: EXCLUSION_LABELS[x.reason] })),
+      canRetryExclusions: office && exclusions.some((x) => !x.proposedAt),
       documents: documents.map((d) => ({ ...d, label: DOCUMENT_LABELS[d.kind as BatchDocumentKind] ?? d.kind })),
       can: {
         print: office && ['draft', 'printed', 'failed'].includes(b.status),
@@ -127,6 +132,15 @@ export class MailingPagesController {
         cancel: office && ['draft', 'rendering', 'printed', 'failed', 'checked'].includes(b.status),
       },
     });
+  }
+
+  /** Raises the discard proposals of the cards a re-notice batch left out, where that failed before (R-6.2). */
+  @Post(':id/exclusions')
+  @Allow('office')
+  async exclusions(@Param('id') id: string, @Req() req: WebRequest, @Res() res: Response) {
+    const b = await this.service.batch(this.id(id));
+    await this.service.proposeDiscards(b.id, req.web.user);
+    res.redirect(303, `/mail-batches/${b.id}?done=proposed`);
   }
 
   @Post(':id/print')

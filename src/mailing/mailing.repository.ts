@@ -33,6 +33,31 @@ export interface BatchView {
   mailed: number;
 }
 
+/** Why an approved re-notice was left out of a batch (R-6.2): it goes to a discard proposal instead. */
+export type ExclusionReason = 'expired' | 'removed';
+
+export interface ExclusionView {
+  cardId: string;
+  reason: ExclusionReason;
+  proposedAt: Date | null;
+  error: string | null;
+}
+
+/** A card of R-1.2 / R-1.4 whose notice is pulled out and handed to the ward with the card (R-3.2). */
+export interface WardHandoverRow {
+  cardId: string;
+  route: string;
+  state: string;
+  receivedAt: Date;
+  name: string;
+  nameKana: string;
+  postalCode: string;
+  address: string;
+}
+
+/** States in which a reissued notice can be mailed (`mail_notice` from them): a lost or a returned notice. */
+export const REISSUE_STATES = ['notice_mailed', 'notice_returned'] as const;
+
 export interface BatchItemView {
   cardId: string;
   position: number;
@@ -43,6 +68,12 @@ export interface BatchItemView {
   handwriting: unknown[] | null;
   pulledOutAt: Date | null;
   mailedAt: Date | null;
+  /** The reissue task this item answers (a reissued notice, printed 再発行), else null. */
+  reissueTaskId: string | null;
+  /** The task's note (why the notice is reissued). */
+  reissueNote: string | null;
+  /** Still in the batch, but its card has left the state its mailing starts from (pull it out). */
+  moved?: boolean;
 }
 
 /** An item with what is printed for it (personal data: read only to print). */
@@ -108,7 +139,8 @@ const batchView = (r: BatchRow): BatchView => ({
 const BATCH_SELECT = `select b.*, count(i.card_id) as items, count(i.pulled_out_at) as pulled_out, count(i.mailed_at) as mailed
   from mail_batch b left join mail_batch_item i on i.batch_id = b.id`;
 
-const ITEM_COLUMNS = `i.card_id, i.position, i.venue_id, i.post_office_id, i.envelope_class, i.booking_number, i.handwriting, i.pulled_out_at, i.mailed_at`;
+const ITEM_COLUMNS = `i.card_id, i.position, i.venue_id, i.post_office_id, i.envelope_class, i.booking_number, i.handwriting, i.pulled_out_at, i.mailed_at,
+  i.reissue_task_id::text as reissue_task_id, (select t.note from task t where t.id = i.reissue_task_id) as reissue_note`;
 
 const itemView = (r: any): BatchItemView => ({
   cardId: r.card_id,
@@ -120,7 +152,16 @@ const itemView = (r: any): BatchItemView => ({
   handwriting: r.handwriting,
   pulledOutAt: r.pulled_out_at ? new Date(r.pulled_out_at) : null,
   mailedAt: r.mailed_at ? new Date(r.mailed_at) : null,
+  reissueTaskId: r.reissue_task_id ?? null,
+  reissueNote: r.reissue_note ?? null,
 });
+
+/** An item whose card has left the state its mailing starts from (`i`, `b`, `c`: item, batch, card). */
+const MOVED = `(case when b.kind = 'renotice' then c.state <> 'renotice_approved'
+  when i.reissue_task_id is not null then c.state not in ('${REISSUE_STATES.join("', '")}') else c.state <> 'at_venue' end)`;
+
+/** At most this many cards left out of one re-notice batch (the rest are left out by the next one). */
+const MAX_EXCLUSIONS = 1000;
 
 export class MailingRepository {
   constructor(private readonly em: EntityManager) {}
@@ -143,17 +184,57 @@ export class MailingRepository {
   }): Promise<BatchView | null> {
     return this.em.fork().transactional(async (tx) => {
       await tx.execute(`select pg_advisory_xact_lock(hashtext('mail_batch'))`);
-      const due = await tx.execute<{ card_id: string; venue_id: string; postal_code: string; address: string; booking_number: string | null }[]>(
-        `select c.card_id, c.venue_id, r.postal_code, r.address, c.booking_number
-           from card c join card_resident r on r.card_id = c.card_id
-          where c.route = 'pickup' and c.state = ? and c.venue_id is not null
-            and not exists (select 1 from mail_batch_item i where i.card_id = c.card_id and i.pulled_out_at is null and i.mailed_at is null)
-            ${input.onlyCards ? 'and c.card_id = any(?::text[])' : ''}
-          order by c.received_at, c.card_id limit ?`,
-        // Card ids are letters, digits and hyphens (the registration schema): safe in an array literal.
-        [DUE_STATE[input.kind], ...(input.onlyCards ? [`{${input.onlyCards.join(',')}}`] : []), input.quota],
-      );
-      if (due.length === 0) return null;
+      // Card ids are letters, digits and hyphens (the registration schema): safe in an array literal.
+      const only = input.onlyCards ? 'and c.card_id = any(?::text[])' : '';
+      const onlyParam = input.onlyCards ? [`{${input.onlyCards.join(',')}}`] : [];
+      const waiting = `not exists (select 1 from mail_batch_item i where i.card_id = c.card_id and i.pulled_out_at is null and i.mailed_at is null)`;
+      type Due = { card_id: string; venue_id: string; postal_code: string; address: string; booking_number: string | null; task_id: string | null };
+      let due: Due[];
+      const exclusions: { cardId: string; reason: ExclusionReason; proposed: boolean }[] = [];
+      if (input.kind === 'notice') {
+        // Cards set up at their venue, and reissues (R-4.4): an open reissue task on a card whose
+        // notice was mailed (lost) or returned (mailed again to a corrected address). Reissues first.
+        due = await tx.execute<Due[]>(
+          `select * from (
+             select c.card_id, c.venue_id, r.postal_code, r.address, c.booking_number, null::text as task_id, c.received_at
+               from card c join card_resident r on r.card_id = c.card_id
+              where c.route = 'pickup' and c.state = 'at_venue' and c.venue_id is not null and ${waiting} ${only}
+             union all
+             select c.card_id, c.venue_id, r.postal_code, r.address, c.booking_number, t.id::text as task_id, c.received_at
+               from task t join card c on c.card_id = t.card_id join card_resident r on r.card_id = c.card_id
+              where t.kind = 'reissue' and t.status = 'open' and c.route = 'pickup' and c.state in ('${REISSUE_STATES.join("', '")}')
+                and c.venue_id is not null and ${waiting} ${only}
+           ) d order by d.task_id is null, d.received_at, d.card_id limit ?`,
+          [...onlyParam, ...onlyParam, input.quota],
+        );
+      } else {
+        // Approved re-notices (R-6.3). Among them, expired cards (the card or the residence period has
+        // ended, or an expiry proposal is open) are left out and go to a discard proposal (R-6.2),
+        // unless the ward has rejected discarding the card.
+        const expired = `(least(c.expires_on, r.residence_period_end) < ?::date or 'expiry' = any(c.proposal_kinds)) and not coalesce(c.snapshot->'rejected' @> '"discard"'::jsonb, false)`;
+        const candidates = await tx.execute<(Due & { expired: boolean })[]>(
+          `select c.card_id, c.venue_id, r.postal_code, r.address, c.booking_number, null::text as task_id, ${expired} as expired
+             from card c join card_resident r on r.card_id = c.card_id
+            where c.route = 'pickup' and c.state = 'renotice_approved' and c.venue_id is not null and ${waiting} ${only}
+            order by (${expired}) desc, c.received_at, c.card_id limit ?`,
+          [input.today, ...onlyParam, input.today, input.quota + MAX_EXCLUSIONS],
+        );
+        for (const c of candidates.filter((x) => x.expired).slice(0, MAX_EXCLUSIONS)) exclusions.push({ cardId: c.card_id, reason: 'expired', proposed: false });
+        due = candidates.filter((x) => !x.expired).slice(0, input.quota);
+        // Residents removed from the register after their re-notice was approved (never mailed): their
+        // discard proposal opens at once (the card's timer); listed so the office sees why they are missing.
+        const removed = await tx.execute<{ card_id: string; proposed: boolean }[]>(
+          `select c.card_id, 'discard' = any(c.proposal_kinds) as proposed from card c
+            where c.route = 'pickup' and c.state = 'removed' and c.renoticed_at is null ${only}
+              and not coalesce(c.snapshot->'rejected' @> '"discard"'::jsonb, false)
+              and exists (select 1 from card_event e where e.card_id = c.card_id and e.type = 'approve_renotice')
+              and not exists (select 1 from mail_batch_exclusion x where x.card_id = c.card_id)
+            order by c.card_id limit ?`,
+          [...onlyParam, MAX_EXCLUSIONS],
+        );
+        for (const c of removed) exclusions.push({ cardId: c.card_id, reason: 'removed', proposed: c.proposed });
+      }
+      if (due.length === 0 && exclusions.length === 0) return null;
       const cards = due.map((d) => ({ ...d, cardId: d.card_id, postalCode: d.postal_code, postOfficeId: input.postOfficeFor(d.postal_code) ?? input.postOfficeOrder[0] }));
       const sorted = sortForPost(cards, input.postOfficeOrder);
       const perOffice = new Map<string, number>();
@@ -161,14 +242,66 @@ export class MailingRepository {
       const day = input.today.replaceAll('-', '');
       const [{ n }] = await tx.execute<{ n: string }[]>(`select count(*) as n from mail_batch where id like ?`, [`B${day}-%`]);
       const id = `B${day}-${String(Number(n) + 1).padStart(3, '0')}`;
-      await tx.execute(`insert into mail_batch (id, kind, quota, created_by, progress_total) values (?, ?, ?, ?, ?)`, [id, input.kind, input.quota, input.by, sorted.length]);
-      const values = sorted.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
-      await tx.execute(
-        `insert into mail_batch_item (batch_id, card_id, position, venue_id, post_office_id, envelope_class, booking_number) values ${values}`,
-        sorted.flatMap((c, i) => [id, c.cardId, i + 1, c.venue_id, c.postOfficeId, envelopeClassFor(perOffice.get(c.postOfficeId)!), c.booking_number]),
-      );
+      // Nothing left to print (every approved card left out): the batch only records what it left out.
+      await tx.execute(`insert into mail_batch (id, kind, quota, created_by, progress_total, status) values (?, ?, ?, ?, ?, ?)`, [
+        id,
+        input.kind,
+        input.quota,
+        input.by,
+        sorted.length,
+        sorted.length === 0 ? 'cancelled' : 'draft',
+      ]);
+      if (sorted.length > 0) {
+        const values = sorted.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+        await tx.execute(
+          `insert into mail_batch_item (batch_id, card_id, position, venue_id, post_office_id, envelope_class, booking_number, reissue_task_id) values ${values}`,
+          sorted.flatMap((c, i) => [id, c.cardId, i + 1, c.venue_id, c.postOfficeId, envelopeClassFor(perOffice.get(c.postOfficeId)!), c.booking_number, c.task_id]),
+        );
+      }
+      if (exclusions.length > 0) {
+        await tx.execute(
+          `insert into mail_batch_exclusion (batch_id, card_id, reason, proposed_at) values ${exclusions.map(() => `(?, ?, ?, ${'?'}::timestamptz)`).join(', ')}`,
+          exclusions.flatMap((x) => [id, x.cardId, x.reason, x.proposed ? new Date().toISOString() : null]),
+        );
+      }
       return (await this.batchIn(tx, id))!;
     });
+  }
+
+  /** What a re-notice batch left out (R-6.2), with whether the discard proposal is raised. */
+  async exclusions(batchId: string): Promise<ExclusionView[]> {
+    const rows = await this.em.fork().execute(`select card_id, reason, proposed_at, error from mail_batch_exclusion where batch_id = ? order by card_id`, [batchId]);
+    return rows.map((r) => ({ cardId: r.card_id, reason: r.reason, proposedAt: r.proposed_at ? new Date(r.proposed_at) : null, error: r.error }));
+  }
+
+  async setExclusionOutcome(batchId: string, cardId: string, error: string | null): Promise<void> {
+    await this.em
+      .fork()
+      .execute(`update mail_batch_exclusion set proposed_at = case when ?::text is null then coalesce(proposed_at, now()) end, error = ? where batch_id = ? and card_id = ?`, [error, error?.slice(0, 500) ?? null, batchId, cardId]);
+  }
+
+  /**
+   * Cards of the routes the ward mails itself (R-1.2, R-1.4) not yet handed to the ward: their notices
+   * are pulled out and handed over with the cards (R-3.2). They never go into a mail batch.
+   */
+  async wardHandover(routes: readonly string[], limit: number): Promise<WardHandoverRow[]> {
+    const rows = await this.em.fork().execute(
+      `select c.card_id, c.route, c.state, c.received_at, r.name, r.name_kana, r.postal_code, r.address
+         from card c join card_resident r on r.card_id = c.card_id
+        where c.route = any(?::text[]) and c.state in ('received', 'inspected')
+        order by c.received_at, c.card_id limit ?`,
+      [`{${routes.join(',')}}`, limit],
+    );
+    return rows.map((r) => ({
+      cardId: r.card_id,
+      route: r.route,
+      state: r.state,
+      receivedAt: new Date(r.received_at),
+      name: r.name,
+      nameKana: r.name_kana,
+      postalCode: r.postal_code,
+      address: r.address,
+    }));
   }
 
   private async batchIn(em: EntityManager, id: string): Promise<BatchView | null> {
@@ -186,8 +319,27 @@ export class MailingRepository {
   }
 
   async items(batchId: string): Promise<BatchItemView[]> {
-    const rows = await this.em.fork().execute(`select ${ITEM_COLUMNS} from mail_batch_item i where i.batch_id = ? order by i.position`, [batchId]);
-    return rows.map(itemView);
+    const rows = await this.em.fork().execute(
+      `select ${ITEM_COLUMNS}, ${MOVED} and i.pulled_out_at is null and i.mailed_at is null as moved
+         from mail_batch_item i join mail_batch b on b.id = i.batch_id join card c on c.card_id = i.card_id where i.batch_id = ? order by i.position`,
+      [batchId],
+    );
+    return rows.map((r) => ({ ...itemView(r), moved: r.moved === true }));
+  }
+
+  /**
+   * Pulls out the items whose card is no longer due for this mailing (removed from the register,
+   * held, booked meanwhile): done before printing, so nothing is printed for them. Returns their ids.
+   */
+  async pullOutMoved(batchId: string): Promise<string[]> {
+    const rows = await this.em.fork().execute<{ card_id: string }[]>(
+      `update mail_batch_item i set pulled_out_at = now(), pulled_out_by = 'system'
+         from mail_batch b, card c
+        where b.id = i.batch_id and c.card_id = i.card_id and i.batch_id = ? and i.pulled_out_at is null and i.mailed_at is null and ${MOVED}
+        returning i.card_id`,
+      [batchId],
+    );
+    return rows.map((r) => r.card_id);
   }
 
   /** The items still to print and mail, with what is printed for them, in post order. */
@@ -246,8 +398,15 @@ export class MailingRepository {
     }
   }
 
-  async markMailed(batchId: string, cardId: string): Promise<void> {
-    await this.em.fork().execute(`update mail_batch_item set mailed_at = coalesce(mailed_at, now()) where batch_id = ? and card_id = ?`, [batchId, cardId]);
+  /** Records an item mailed; a reissue's task is done with it (R-4.4). */
+  async markMailed(batchId: string, cardId: string, by = 'system'): Promise<void> {
+    await this.em.fork().transactional(async (tx) => {
+      const [item] = await tx.execute<{ reissue_task_id: string | null }[]>(
+        `update mail_batch_item set mailed_at = coalesce(mailed_at, now()) where batch_id = ? and card_id = ? returning reissue_task_id::text`,
+        [batchId, cardId],
+      );
+      if (item?.reissue_task_id) await tx.execute(`update task set status = 'done', done_by = ?, done_at = now() where id = ? and status = 'open'`, [by, item.reissue_task_id]);
+    });
   }
 
   async saveDocument(d: Omit<MailDocumentView, 'createdAt'>): Promise<void> {

@@ -15,11 +15,21 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG, WARD_CONFIG } from '../config/config.module.js';
 import type { WardConfig } from '../config/ward-config.js';
 import { loadPrintConfig } from '../printing/print-config.js';
+import { cardActionUpdate, cardWorkflowId } from '../../workflows/card-messages.js';
 import { batchCancelSignal, batchCheckedUpdate, batchHandOverUpdate, batchReprintUpdate, mailBatchWorkflowId } from '../../workflows/mail-batch-messages.js';
 import { MailingErrorCode, MailingException } from './mailing.exception.js';
 import { type BatchKind, type BatchView, MailingRepository } from './mailing.repository.js';
 
 export type BatchDocumentKind = 'summary' | 'notices' | 'renotices' | 'ledgers' | 'envelopes';
+/** A step refused because the card is already there (on hold; a discard proposal already open). */
+function alreadyDone(e: unknown): void {
+  if (e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure) {
+    if (e.cause.type === 'ILLEGAL_TRANSITION' && /on_hold/.test(e.cause.message)) return;
+    if (e.cause.type === 'INVALID_DATA' && /already open/.test(e.cause.message)) return;
+  }
+  throw e;
+}
+
 
 @Injectable()
 export class MailingService {
@@ -55,7 +65,37 @@ export class MailingService {
       postOfficeFor: (pc) => this.ward.postOfficeForPostalCode(pc),
     });
     if (!batch) throw new MailingException(MailingErrorCode.NOTHING_DUE, kind === 'notice' ? 'no card is due for a notice (set up at its venue and not in a batch)' : 'no approved re-notice is waiting');
+    await this.proposeDiscards(batch.id, user);
     return batch;
+  }
+
+  /**
+   * The approved re-notices a batch left out go to discard proposals instead (R-6.2): an expired card
+   * is pulled out (引き抜き, on hold) and proposed for discard, which the ward approves or rejects; a
+   * removed resident's proposal is already open (its card's timer), or raised here. One idempotent
+   * Update per step and card, so running this again (the page's retry) does nothing twice.
+   */
+  async proposeDiscards(batchId: string, user: AuthUser): Promise<void> {
+    for (const x of await this.repo.exclusions(batchId)) {
+      if (x.proposedAt) continue;
+      const why = x.reason === 'expired' ? '有効期限切れ' : '住民登録消除';
+      const send = (action: 'pull_out' | 'propose_discard', actor: { userId: string; role: 'office' | 'system' }) =>
+        this.client.withDeadline(Date.now() + 30_000, () =>
+          this.client.workflow.getHandle(cardWorkflowId(x.cardId)).executeUpdate(cardActionUpdate, {
+            args: [{ action, actor: { ...actor, channel: 'web' }, reason: `再通知バッチ ${batchId} から除外（${why}）：廃棄を提案` }],
+            updateId: `exclude-${batchId}-${x.cardId}-${action}`,
+          }),
+        );
+      try {
+        if (x.reason === 'expired') await send('pull_out', { userId: user.username, role: 'office' }).catch(alreadyDone);
+        await send('propose_discard', { userId: 'system', role: 'system' }).catch(alreadyDone);
+        await this.repo.setExclusionOutcome(batchId, x.cardId, null);
+      } catch (e) {
+        // Shown on the batch page beside its retry button: why, without the workflow's wording.
+        const failure = e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure ? `カードが受け付けませんでした（${e.cause.type}）` : 'カードのワークフローが応答しませんでした';
+        await this.repo.setExclusionOutcome(batchId, x.cardId, failure);
+      }
+    }
   }
 
   /** Starts printing a draft (or prints a printed or failed batch again). */

@@ -19,6 +19,8 @@ export interface PrintCard {
   postOfficeId: string;
   /** Pickup deadline (residence period ending soon, R-3.7), already in the Japanese era. */
   pickupDeadline?: string;
+  /** A reissued notice: printed 再発行. */
+  reissue?: boolean;
 }
 
 /**
@@ -74,7 +76,7 @@ export function personItems(
   const items = cards.map((c) => {
     const p = preparePrintFields(c.cardId, { name: c.name, address: c.address }, boxes, font);
     handwriting.push(...p.handwriting);
-    return { id: c.cardId, postalCode: c.postalCode, bookingNumber: c.bookingNumber, pickupDeadline: c.pickupDeadline, ...extra(c), ...p.fields };
+    return { id: c.cardId, postalCode: c.postalCode, bookingNumber: c.bookingNumber, pickupDeadline: c.pickupDeadline, reissue: c.reissue === true, ...extra(c), ...p.fields };
   });
   return { items, handwriting };
 }
