@@ -88,7 +88,7 @@ describe('re-notice batches', () => {
     await eventually(async () => (await step(batch.id)) === 'printed', 120_000, 'batch printed');
     expect((await mailing.repo.items(batch.id)).find((i) => i.cardId === later)).toMatchObject({ moved: false, pulledOutAt: expect.any(Date) });
     const docs = await mailing.repo.documents(batch.id);
-    expect(docs.map((d) => d.kind).sort()).toEqual(['envelopes', 'renotices']);
+    expect(docs.map((d) => d.kind).sort()).toEqual(['envelopes', 'renotices', 'summary']);
     const postcards = await pageTexts(docs.find((d) => d.kind === 'renotices')!.file);
     expect(postcards).toHaveLength(2);
     const text = postcards.join('\n').replace(/\s/g, '');
