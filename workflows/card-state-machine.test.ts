@@ -1,5 +1,6 @@
 import {
   ACTIONS,
+  ACTION_DEFINITIONS,
   type ActorRole,
   type CardAction,
   type CardSnapshot,
@@ -281,6 +282,17 @@ describe('card state machine: routes, roles, reasons, proposals, data', () => {
     expect(refuse('pull_out', 'received', { reason: 'x'.repeat(2001) })?.message).toMatch(/^reason: /);
     expect(refuse('pull_out', 'received', { reason: '一行目\n二行目' })).toBeUndefined();
     expect(refuse('reserve', 'at_venue', { data: { startsAt: '0000-01-01T09:00:00Z', endsAt: '2026-11-30T09:30:00+09:00' } })?.message).toMatch(/^data\.startsAt: /);
+  });
+
+  it('builds an action\'s data schema once, on first read, and shares it between the actions that take the same data', () => {
+    // Built lazily (a new card workflow checks no data), but still one object: the API's OpenAPI
+    // document groups the actions by schema identity.
+    expect(ACTION_DEFINITIONS.inspect.data).toBe(ACTION_DEFINITIONS.inspect.data);
+    expect(ACTION_DEFINITIONS.inspect.data).toBe(ACTION_DEFINITIONS.issue.data);
+    expect(ACTION_DEFINITIONS.reserve.edgeData).toBe(ACTION_DEFINITIONS.reserve.edgeData);
+    expect(ACTION_DEFINITIONS.reserve.edgeData).not.toBe(ACTION_DEFINITIONS.reserve.data);
+    expect(ACTION_DEFINITIONS.inspect.edgeData).toBeUndefined();
+    expect(Object.keys(ACTION_DEFINITIONS.reserve)).toEqual(expect.arrayContaining(['data', 'edgeData']));
   });
 
   it('rejects a proposal kind that is not open, and one that is not a kind', () => {

@@ -215,21 +215,38 @@ export const MAX_REASON = 2000;
 /** A reason as stored in the card's events: bounded, lines allowed, no control or format characters. */
 export const reasonSchema = freeText(MAX_REASON);
 
+type DataSchema = ActionDefinition['data'];
+/**
+ * A schema built on first use, then kept. The worker evaluates this module again for every new card
+ * workflow (the SDK's reusable V8 context keeps module state per workflow), and most workflows
+ * never check an action's data: built at load, these schemas cost every registration.
+ */
+function lazy<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => (built ??= build());
+}
+
 /** Actions that take no data: an empty object, or none. */
-const NO_DATA = z.object({}).strict().optional();
-const VENUE_DATA = z.object({ venueId: venueIdSchema.optional() }).strict().optional();
-const SLOT_DATA = z.object({ startsAt: instantSchema, endsAt: instantSchema, venueId: venueIdSchema.optional() }).strict();
+const NO_DATA = lazy((): DataSchema => z.object({}).strict().optional());
+const VENUE_DATA = lazy((): DataSchema => z.object({ venueId: venueIdSchema.optional() }).strict().optional());
+const SLOT_DATA = lazy((): DataSchema => z.object({ startsAt: instantSchema, endsAt: instantSchema, venueId: venueIdSchema.optional() }).strict());
 /** A slot as the API names it: the venue and the slot's start (the edge resolves its end). */
-export const SLOT_KEY_DATA = z.object({ venueId: venueIdSchema, startsAt: instantSchema }).strict();
-const KIND_DATA = z.object({ kind: z.enum(PROPOSAL_KINDS) }).strict();
+const SLOT_KEY_DATA = lazy((): DataSchema => z.object({ venueId: venueIdSchema, startsAt: instantSchema }).strict());
+const KIND_DATA = lazy((): DataSchema => z.object({ kind: z.enum(PROPOSAL_KINDS) }).strict());
 
 const ALL_ROUTES = ROUTES;
-const def = (d: Omit<ActionDefinition, 'irreversible' | 'reasonRequired' | 'data'> & Partial<ActionDefinition>): ActionDefinition => ({
-  reasonRequired: false,
-  irreversible: false,
-  data: NO_DATA,
-  ...d,
-});
+/** An action's definition; `data` and `edgeData` are read through getters that build the schema on first use. */
+const def = ({
+  data = NO_DATA,
+  edgeData,
+  ...d
+}: Omit<ActionDefinition, 'irreversible' | 'reasonRequired' | 'data' | 'edgeData'> &
+  Partial<Pick<ActionDefinition, 'irreversible' | 'reasonRequired'>> & { data?: () => DataSchema; edgeData?: () => DataSchema }): ActionDefinition => {
+  const definition = { reasonRequired: false, irreversible: false, ...d } as ActionDefinition;
+  Object.defineProperty(definition, 'data', { get: data, enumerable: true });
+  if (edgeData) Object.defineProperty(definition, 'edgeData', { get: edgeData, enumerable: true });
+  return definition;
+};
 
 export const ACTION_DEFINITIONS: Record<CardAction, ActionDefinition> = {
   inspect: def({

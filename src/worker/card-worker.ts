@@ -14,6 +14,18 @@ export function workflowsPath(): string {
   return existsSync(js) ? js : js.replace(/\.js$/, '.ts');
 }
 
+/**
+ * Workflow modules the SDK's reusable V8 context evaluates once per worker instead of once per new
+ * workflow (`preloadModules`): zod, through workflows/zod-preload.ts. Evaluating zod again cost each
+ * new card workflow about 5 ms of worker CPU, most of a registration's worker cost. The SDK
+ * deep-freezes what a preloaded module exports and shares it between workflows, so only pure,
+ * stateless modules may be listed, and none that exports a zod schema (zod writes to a schema while
+ * it parses). The card state machine builds its schemas per workflow, on first use.
+ */
+export function preloadedWorkflowModules(): string[] {
+  return [workflowsPath().replace(/index\.(js|ts)$/, 'zod-preload.$1')];
+}
+
 export interface CardWorkerOptions {
   connection: NativeConnection;
   namespace: string;
@@ -31,7 +43,9 @@ export async function createCardWorker(opts: CardWorkerOptions): Promise<Worker>
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: workflowsPath() }),
+    ...(opts.workflowBundlePath
+      ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+      : { workflowsPath: workflowsPath(), bundlerOptions: { preloadModules: preloadedWorkflowModules() } }),
     activities: { ...createCardActivities({ orm: opts.orm }), ...createMailingActivities({ orm: opts.orm, client: opts.client }) },
     // Database error text (SQL parameters: personal data) never reaches the log or the history.
     interceptors: { activity: [redactingActivityInterceptor] },
