@@ -12,7 +12,6 @@
  *      50,000 bookings in the database.
  * A report, not a test: it exits 0 whether or not the targets are met, and 1 only if it cannot run.
  */
-import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,7 +151,7 @@ async function startStack(): Promise<Stack> {
   await migrate(pg.url);
 
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  const suffix = randomUUID().slice(0, 8);
+  const suffix = safeRandomUUID().slice(0, 8);
   const cardQueue = `cards-bbench-${suffix}`;
   const noopQueue = `noop-bbench-${suffix}`;
 
@@ -395,7 +394,7 @@ async function bareUpdates(s: Stack): Promise<{ rate: number; p50: number; p99: 
   // One no-op workflow per client, as each booking client has its own cards.
   const handles = await Promise.all(
     Array.from({ length: CLIENTS }, (_, k) =>
-      s.client.workflow.start<typeof noopWorkflow>('noopWorkflow', { taskQueue: s.noopQueue, workflowId: `noop-booking-${k}-${randomUUID().slice(0, 6)}`, args: [] }),
+      s.client.workflow.start<typeof noopWorkflow>('noopWorkflow', { taskQueue: s.noopQueue, workflowId: `noop-booking-${k}-${safeRandomUUID().slice(0, 6)}`, args: [] }),
     ),
   );
   const run = async (count: number) => {
@@ -403,7 +402,7 @@ async function bareUpdates(s: Stack): Promise<{ rate: number; p50: number; p99: 
     const t0 = performance.now();
     await inPool(count, CLIENTS, async (i) => {
       const t = performance.now();
-      await handles[i % CLIENTS].executeUpdate(noopUpdate, { updateId: `u-${i}-${randomUUID().slice(0, 6)}` });
+      await handles[i % CLIENTS].executeUpdate(noopUpdate, { updateId: `u-${i}-${safeRandomUUID().slice(0, 6)}` });
       lat.push(performance.now() - t);
     });
     lat.sort((a, b) => a - b);

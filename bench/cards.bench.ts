@@ -16,8 +16,8 @@
  * A report, not a test: it exits 0 whether or not the targets are met, and 1 only if it cannot run.
  * BENCH_SCALE=0.1 shrinks the runs, BENCH_ONLY=registration,updates,handover runs some parts.
  */
+import { safeRandomUUID } from '../src/common/my-number.js';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -208,7 +208,7 @@ async function startStack(): Promise<Stack> {
   await migrate(pg.url);
 
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  const suffix = randomUUID().slice(0, 8);
+  const suffix = safeRandomUUID().slice(0, 8);
   const cardQueue = `cards-bench-${suffix}`;
   const noopQueue = `noop-bench-${suffix}`;
 
@@ -321,7 +321,7 @@ interface Children {
 const TRACE_GC = /^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: (\S+(?: \S+)*?) [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/;
 
 async function startChildren(s: Stack): Promise<Children> {
-  const taskQueue = `cards-bench-children-${randomUUID().slice(0, 8)}`;
+  const taskQueue = `cards-bench-children-${safeRandomUUID().slice(0, 8)}`;
   const port = await freePort();
   const env = {
     ...process.env,
@@ -439,7 +439,7 @@ async function waitForRows(orm: MikroORM, prefix: string, count: number, timeout
 
 async function bareStarts(client: Client, prefix: string, count: number, cpu: () => CpuSample | undefined): Promise<{ rate: number; cpu?: string }> {
   // Nobody polls this queue: only the start itself is measured.
-  const taskQueue = `unpolled-${prefix}-${randomUUID().slice(0, 8)}`;
+  const taskQueue = `unpolled-${prefix}-${safeRandomUUID().slice(0, 8)}`;
   const cpu0 = cpu();
   const t0 = performance.now();
   await inPool(count, BARE_IN_FLIGHT, async (i) => {
@@ -683,7 +683,7 @@ function withoutGc(samples: { t0: number; ms: number }[], pauses: GcPause[]): { 
 }
 
 /** A fresh Idempotency-Key with no digits: a random UUID can hold what the My Number guard refuses. */
-const keyWithoutDigits = () => randomUUID().replace(/\d/g, (d) => 'ghijklmnop'[Number(d)]);
+const keyWithoutDigits = () => safeRandomUUID().replace(/\d/g, (d) => 'ghijklmnop'[Number(d)]);
 
 async function benchUpdates(s: Stack, children: Children): Promise<void> {
   const token = await s.token('ward');
@@ -697,7 +697,7 @@ async function benchUpdates(s: Stack, children: Children): Promise<void> {
     { name: 'separate', baseUrl: children.target.baseUrl, cards: Array.from({ length: UPDATE_CARDS }, (_, i) => `B${String(i + 1).padStart(7, '0')}`) },
     { name: 'one', baseUrl: s.baseUrl, cards: Array.from({ length: UPDATE_CARDS }, (_, i) => `L${String(i + 1).padStart(7, '0')}`) },
   ];
-  const handle = await s.client.workflow.start<typeof noopWorkflow>('noopWorkflow', { taskQueue: s.noopQueue, workflowId: `noop-${randomUUID()}`, args: [] });
+  const handle = await s.client.workflow.start<typeof noopWorkflow>('noopWorkflow', { taskQueue: s.noopQueue, workflowId: `noop-${safeRandomUUID()}`, args: [] });
   say(`warm-up: one pull_out / release_hold on each of ${UPDATE_CARDS} cards per layout, 50 bare Updates`);
   for (const l of layouts) {
     for (const cardId of l.cards) {

@@ -8,7 +8,7 @@
  *   - every card of the batch has exactly one resident row, and every bulk job has finished.
  * A report, like the benchmarks: it exits 0 when every drill ends with nothing lost or doubled, 1 otherwise.
  */
-import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../src/common/my-number.js';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -258,7 +258,7 @@ async function bulkDrill(d: Drill, name: string, prefix: string, victim: Victim)
     return Number(row.n) === ids.length || undefined;
   }, 500);
   const t0 = performance.now();
-  const jobKey = randomUUID();
+  const jobKey = safeRandomUUID();
   const form = new URLSearchParams({ _csrf: d.ward.csrf, jobKey, decision: 'approve' });
   for (const id of ids) form.append('cardIds', id);
   const res = await fetch(`${d.stack.apiUrl}/worklists/renotice/bulk`, {
@@ -300,7 +300,7 @@ async function wardSession(orm: MikroORM, auth: AuthService, file: StackFile, da
   const config = loadAppConfig({ ...process.env, PORT: new URL(file.apiUrl).port, DATABASE_URL: file.databaseUrl, DATA_KEY: readFileSync(join(dataDir, 'data.key'), 'utf8').trim() });
   const web = new WebAuthService(new WebAuthRepository(orm.em), config);
   await auth.createUser({ username: 'drill-ward', role: 'ward' });
-  const password = `drill-${randomUUID()}`;
+  const password = `drill-${safeRandomUUID()}`;
   await web.setPassword('drill-ward', password);
   const secret = WebAuthService.generateSecret();
   await web.enableTotpWithSecret('drill-ward', secret);

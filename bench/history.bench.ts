@@ -16,11 +16,11 @@
  * a share of Temporal's per-run limits (51,200 events, 50 MB; warnings at 10,240 events and 10 MB).
  * A report, not a test: it exits 1 only if a card failed its story or a run passed a warning level.
  */
+import { safeRandomUUID } from '../src/common/my-number.js';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -71,7 +71,7 @@ async function startStack(): Promise<Stack> {
   cleanups.push({ name: 'Temporal', run: () => tmp.stop() });
   await migrate(pg.url);
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  const taskQueue = `cards-history-${randomUUID().slice(0, 8)}`;
+  const taskQueue = `cards-history-${safeRandomUUID().slice(0, 8)}`;
   const orm = await openOrm(pg.url);
   cleanups.push({ name: 'ORM', run: () => orm.close() });
   const workerConnection = await NativeConnection.connect({ address: tmp.address });
@@ -272,7 +272,7 @@ async function main(): Promise<void> {
   const s = await startStack();
   const roles: StaffRole[] = ['office', 'venue', 'callcenter', 'ward'];
   const tokens = Object.fromEntries(await Promise.all(roles.map(async (r) => [r, await s.token(r)]))) as Record<StaffRole, string>;
-  const suffix = randomUUID().slice(0, 6).toUpperCase();
+  const suffix = safeRandomUUID().slice(0, 6).toUpperCase();
   const stories: [string, Life, (l: Life) => Promise<void>][] = [
     ['issued (2 years)', new Life(s, `HIST-ISSUED-${suffix}`, tokens), issuedCard],
     ['discarded (2 years)', new Life(s, `HIST-DISCARD-${suffix}`, tokens), discardedCard],

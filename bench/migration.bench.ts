@@ -7,12 +7,12 @@
  * files, which creates nothing. Targets (issue 11): rows/s ≥ 0.4 × the bare start rate; a re-run in
  * ≤ 10 % of the first run's time. BENCH_SCALE=0.1 shrinks the run. A report, not a test.
  */
-import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
+import { safeRandomUUID } from '../src/common/my-number.js';
 import { loadWardConfig } from '../src/config/ward-config.js';
 import { openOrm } from '../src/database/database.js';
 import { SupervisedStack } from '../src/dev/supervised-stack.js';
@@ -52,7 +52,7 @@ async function inPool(count: number, concurrency: number, fn: (i: number) => Pro
 
 /** Bare `workflow.start`s on a queue nobody polls: only the start is measured. */
 async function bareStarts(client: Client, prefix: string, count: number): Promise<number> {
-  const taskQueue = `unpolled-${prefix}-${randomUUID().slice(0, 8)}`;
+  const taskQueue = `unpolled-${prefix}-${safeRandomUUID().slice(0, 8)}`;
   const t0 = performance.now();
   await inPool(count, BARE_IN_FLIGHT, async (i) => {
     await client.workflow.start<typeof noopWorkflow>('noopWorkflow', { taskQueue, workflowId: `${prefix}-${i}`, args: [] });

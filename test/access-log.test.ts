@@ -4,9 +4,8 @@
  * and views of the log itself are recorded; the log reads in order (ids as numbers) with paging,
  * times to the second, Japanese labels and partial, case-insensitive filters.
  */
-import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
-import { isValidMyNumber } from '../src/common/my-number.js';
+import { safeRandomUUID, isValidMyNumber } from '../src/common/my-number.js';
 import { openOrm } from '../src/database/database.js';
 import { ACTION_DEFINITIONS } from '../workflows/card-state-machine.js';
 import { launchBrowser, signIn } from './support/browser.js';
@@ -63,7 +62,7 @@ describe('access log', () => {
     });
 
     it('can read and append', async () => {
-      const user = `append-${randomUUID().slice(0, 8)}`;
+      const user = `append-${safeRandomUUID().slice(0, 8)}`;
       await sys.sql(`insert into access_log (user_id, role, channel, kind, detail) values (?, 'auditor', 'cli', 'read', 'x')`, [user]);
       expect(await entries('user_id = ?', [user])).toHaveLength(1);
     });
@@ -84,7 +83,7 @@ describe('access log', () => {
   });
 
   it('an export records the ids of every exported card', async () => {
-    const exporter = `exporter-${randomUUID().slice(0, 6)}`;
+    const exporter = `exporter-${safeRandomUUID().slice(0, 6)}`;
     const office = await sys.token('office', exporter);
     const res = await sys.http('GET', `/api/cards.csv?nameKana=${encodeURIComponent('キロク')}`, { token: office });
     expect(res.status).toBe(200);
@@ -103,10 +102,10 @@ describe('access log', () => {
   });
 
   it('records refused reads of card URLs: 404 for another venue, unknown cards, 403 for a role, on the API and the pages', async () => {
-    const venueUser = `venue-refused-${randomUUID().slice(0, 6)}`;
+    const venueUser = `venue-refused-${safeRandomUUID().slice(0, 6)}`;
     const venue = await sys.token('venue', venueUser, 'kuyakusho');
     expect((await sys.http('GET', `/api/cards/${toyosu.cardId}`, { token: venue })).status).toBe(404);
-    const callcenterUser = `cc-refused-${randomUUID().slice(0, 6)}`;
+    const callcenterUser = `cc-refused-${safeRandomUUID().slice(0, 6)}`;
     const callcenter = await sys.token('callcenter', callcenterUser);
     expect((await sys.http('GET', `/api/cards/${kuyakusho.cardId}/history`, { token: callcenter })).status).toBe(403);
     // A My Number in the URL is refused too, but never written to the log.
@@ -154,7 +153,7 @@ describe('access log', () => {
   });
 
   describe('reading the log', () => {
-    const pager = `Pager-${randomUUID().slice(0, 8)}`;
+    const pager = `Pager-${safeRandomUUID().slice(0, 8)}`;
     let inserted: string[];
 
     beforeAll(async () => {
@@ -219,7 +218,7 @@ describe('access log', () => {
   });
 
   it('shows times to the second and kinds and actions in Japanese', async () => {
-    const user = `labels-${randomUUID().slice(0, 8)}`;
+    const user = `labels-${safeRandomUUID().slice(0, 8)}`;
     await sys.sql(
       `insert into access_log (user_id, role, channel, kind, card_ids, detail, at) values
          (?, 'office', 'web', 'change', '{}', 'hand_to_ward', '2026-03-04T05:06:07Z'),

@@ -4,7 +4,8 @@
  * tokens; other roles are refused; accessibility (axe, WCAG 2.2 A/AA) and pages without JavaScript.
  * Then the card search's saved searches: save, list, follow, delete, and only one's own.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../src/common/my-number.js';
+import { createHash } from 'node:crypto';
 import type { Browser, Page, Response } from 'playwright-core';
 import { AuthService } from '../src/auth/auth.service.js';
 import { accessibilityViolations, launchBrowser, screenshot, signIn } from './support/browser.js';
@@ -30,7 +31,7 @@ describe('user administration and saved searches in Chromium', () => {
 
   const newPage = async (opts: { javaScriptEnabled?: boolean } = {}) => (await browser.newContext({ locale: 'ja-JP', ...opts })).newPage();
   const userId = async (username: string) => (await sys.sql<{ id: string }>(`select id from app_user where username = ?`, [username]))[0].id;
-  const uniqueName = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+  const uniqueName = (prefix: string) => `${prefix}-${safeRandomUUID().slice(0, 8)}`;
   /** Clicks a form's button and returns the response to the POST (pages redirect after a change). */
   const submit = async (page: Page, button: string): Promise<Response> => {
     const [res] = await Promise.all([
@@ -56,7 +57,7 @@ describe('user administration and saved searches in Chromium', () => {
   }
 
   it('creates a user, who signs in with the initial password; the list shows the sign-in', async () => {
-    const user = { username: uniqueName('new-office'), displayName: '新規 事務', role: 'office', password: `initial-${randomUUID()}` };
+    const user = { username: uniqueName('new-office'), displayName: '新規 事務', role: 'office', password: `initial-${safeRandomUUID()}` };
     const path = await createUser(adminPage, user);
     expect(path).toBe(`/admin/users/${await userId(user.username)}`);
     await screenshot(adminPage, 'admin-user');
@@ -216,7 +217,7 @@ describe('user administration and saved searches in Chromium', () => {
   it('sets a new password: the old one stops working, the new one works', async () => {
     const user = await sys.webUser('auditor');
     await adminPage.goto(`${sys.baseUrl}/admin/users/${await userId(user.username)}`);
-    const password = `renewed-${randomUUID()}`;
+    const password = `renewed-${safeRandomUUID()}`;
     await adminPage.getByLabel('新しいパスワード', { exact: true }).fill(password);
     await submit(adminPage, 'パスワードを設定');
     await adminPage.getByText('新しいパスワードを設定しました').waitFor();
@@ -289,7 +290,7 @@ describe('user administration and saved searches in Chromium', () => {
     await signIn(page, sys.baseUrl, admin);
     await page.goto(`${sys.baseUrl}/admin/users`);
     await page.getByRole('link', { name: '利用者を追加' }).click();
-    const user = { username: uniqueName('nojs'), displayName: 'JSなし 会場', role: 'venue', venueId: 'oshima', password: `initial-${randomUUID()}` };
+    const user = { username: uniqueName('nojs'), displayName: 'JSなし 会場', role: 'venue', venueId: 'oshima', password: `initial-${safeRandomUUID()}` };
     await createUser(page, user);
     expect((await sys.sql(`select role, venue_id, password_hash is not null as has_password from app_user where username = ?`, [user.username]))[0]).toEqual({ role: 'venue', venue_id: 'oshima', has_password: true });
     const other = await newPage({ javaScriptEnabled: false });

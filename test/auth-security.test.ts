@@ -5,7 +5,8 @@
  * before one address can lock anyone out, the sign-in form's CSRF pair cannot be forged,
  * cross-site form posts are refused, and the response headers (no-store, HSTS, the API docs' CSP).
  */
-import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../src/common/my-number.js';
+import { createHash, randomInt } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { createApp } from '../src/app.factory.js';
 import { LOCK_AFTER_FAILURES, WebAuthService } from '../src/auth/web-auth.service.js';
@@ -228,7 +229,7 @@ describe('sign-in security over HTTP', () => {
     it('throttles one address trying many accounts', async () => {
       const c = client();
       const statuses: number[] = [];
-      for (let i = 0; i < 31; i++) statuses.push((await c.password({ username: `nobody-${randomUUID().slice(0, 8)}`, password: 'x' })).status);
+      for (let i = 0; i < 31; i++) statuses.push((await c.password({ username: `nobody-${safeRandomUUID().slice(0, 8)}`, password: 'x' })).status);
       expect(statuses.slice(0, 29)).toEqual(Array(29).fill(401));
       expect(statuses.slice(29)).toEqual([429, 429]);
     });
@@ -238,7 +239,7 @@ describe('sign-in security over HTTP', () => {
       const statuses: number[] = [];
       let last: Awaited<ReturnType<TestSystem['http']>> | undefined;
       for (let i = 0; i < 32; i++) {
-        last = await sys.http('GET', '/api/cards', { token: `kct_${randomUUID()}`, headers });
+        last = await sys.http('GET', '/api/cards', { token: `kct_${safeRandomUUID()}`, headers });
         statuses.push(last.status);
       }
       expect(statuses.slice(0, 29)).toEqual(Array(29).fill(401));

@@ -3,7 +3,6 @@
  * card's reserve Update, changes and cancellations releasing their slot, the booker's rules, and the
  * card's booking number.
  */
-import { randomUUID } from 'node:crypto';
 import { safeRandomUUID } from '../src/common/my-number.js';
 import { TestSystem, aCard, bookableStart } from './support/test-system.js';
 import { BookingService } from '../src/booking/booking.service.js';
@@ -19,7 +18,7 @@ describe('booking a pickup slot', () => {
       sys.token('office'),
       sys.token('venue'),
       sys.token('callcenter'),
-      sys.token('venue', `venue-toyosu-${randomUUID().slice(0, 6)}`, 'toyosu'),
+      sys.token('venue', `venue-toyosu-${safeRandomUUID().slice(0, 6)}`, 'toyosu'),
     ]);
   });
   afterAll(async () => {
@@ -199,7 +198,7 @@ describe('booking a pickup slot', () => {
   });
 
   it('a change the database does not record leaves the booking with the card: its old slot, held; the new claim is voided at its next recorded change', async () => {
-    const poison = `test_poison_${randomUUID().slice(0, 8)}`;
+    const poison = `test_poison_${safeRandomUUID().slice(0, 8)}`;
     await sys.ownerSql(`create table ${poison} (card_id text not null, type text not null)`);
     await sys.ownerSql(
       `create function ${poison}_fn() returns trigger language plpgsql as $$
@@ -280,10 +279,10 @@ describe('booking numbers', () => {
     const legacyNumber = `${legacy}${dammDigit(legacy)}`;
     const ours = `${(Number(legacy) + 1) % 1e9}`.padStart(9, '1');
     const oursNumber = `${ours}${dammDigit(ours)}`;
-    await sys.sql(`insert into booking_number (number, card_id, source) values (?, null, 'legacy'), (?, ?, 'ours') on conflict do nothing`, [legacyNumber, oursNumber, `X${randomUUID().slice(0, 8)}`]);
+    await sys.sql(`insert into booking_number (number, card_id, source) values (?, null, 'legacy'), (?, ?, 'ours') on conflict do nothing`, [legacyNumber, oursNumber, `X${safeRandomUUID().slice(0, 8)}`]);
     const fresh = '2718281828';
     const draws = [legacyNumber, oursNumber, fresh];
-    const cardId = `N${randomUUID().slice(0, 8)}`;
+    const cardId = `N${safeRandomUUID().slice(0, 8)}`;
     const em = sys.orm.em.fork();
     const got = await em.transactional((tx) => assignBookingNumber(tx, cardId, () => draws.shift()!));
     expect(got).toBe(fresh);

@@ -3,13 +3,13 @@
  * stops) is taken over by a live API process within about half a minute, without a restart, and each
  * card is changed once; a job whose owner still renews its claim is left alone.
  */
-import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../src/common/my-number.js';
 import { TestSystem, aCard, eventually } from './support/test-system.js';
 
 describe('bulk job of a killed API process', () => {
   let sys: TestSystem;
   let office: string;
-  const wardName = `ward-${randomUUID().slice(0, 6)}`;
+  const wardName = `ward-${safeRandomUUID().slice(0, 6)}`;
 
   beforeAll(async () => {
     sys = await TestSystem.start({ policy: { renoticeAfterMs: 1000 } });
@@ -31,11 +31,11 @@ describe('bulk job of a killed API process', () => {
       sys.sql<{ id: string }>(
         `insert into bulk_job (job_key, user_id, username, role, action, card_ids, claimed_by, heartbeat_at)
          values (?, ?, ?, 'ward', 'approve_renotice', ?::text[], ?, now() - ?::interval) returning id`,
-        [randomUUID(), ward.id, wardName, `{${card.cardId}}`, claimedBy, heartbeatAgo],
+        [safeRandomUUID(), ward.id, wardName, `{${card.cardId}}`, claimedBy, heartbeatAgo],
       );
     // Claimed by an API process that was killed a minute ago, and by one that is alive (fresh heartbeat).
-    const [killed] = await insert(`killed-${randomUUID()}`, '1 minute');
-    const [alive] = await insert(`alive-${randomUUID()}`, '0 seconds');
+    const [killed] = await insert(`killed-${safeRandomUUID()}`, '1 minute');
+    const [alive] = await insert(`alive-${safeRandomUUID()}`, '0 seconds');
     try {
       const job = await eventually(
         async () => (await sys.sql(`select status, done, failed, claimed_by from bulk_job where id = ? and status = 'finished'`, [killed.id]))[0],

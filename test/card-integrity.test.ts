@@ -5,7 +5,7 @@
  * check and the office's stuck-cards list, and bad bytes, bad names, bad dates, addresses outside
  * the ward, duplicate ids and reused idempotency keys are refused.
  */
-import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../src/common/my-number.js';
 import { accessibilityViolations, launchBrowser, signIn } from './support/browser.js';
 import { TestSystem, aCard, eventually } from './support/test-system.js';
 
@@ -13,7 +13,7 @@ describe('card integrity', () => {
   let sys: TestSystem;
   let ward: string, office: string;
   // Test-only refusals: a trigger on card_event refuses the events this table names.
-  const poison = `test_poison_${randomUUID().slice(0, 8)}`;
+  const poison = `test_poison_${safeRandomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
     // A short notice SLA, so that a timer fires (and its projection can be made to fail) in seconds.
@@ -244,7 +244,7 @@ describe('card integrity', () => {
 
     it('answers 422 to an Idempotency-Key reused for another request; the same request still gets the first answer', async () => {
       const [one, two] = [await registered(), await registered()];
-      const key = randomUUID();
+      const key = safeRandomUUID();
       const first = await act(one, 'pull_out', { reason: '区の指示' }, ward, { 'idempotency-key': key });
       expect(first.status).toBe(200);
       const again = await act(one, 'pull_out', { reason: '区の指示' }, ward, { 'idempotency-key': key });
@@ -261,7 +261,7 @@ describe('card integrity', () => {
       expect(await actions(one)).toEqual(['registered', 'pull_out']);
       expect(await actions(two)).toEqual(['registered']);
       // A key whose request was refused (nothing applied) may be sent again, fixed.
-      const fixKey = randomUUID();
+      const fixKey = safeRandomUUID();
       expect((await act(two, 'pull_out', {}, ward, { 'idempotency-key': fixKey })).json.error.code).toBe('REASON_REQUIRED');
       expect((await act(two, 'pull_out', { reason: '区の指示' }, ward, { 'idempotency-key': fixKey })).status).toBe(200);
       // Another user's same key is theirs.

@@ -5,14 +5,13 @@
  * nothing, an interrupted run that resumes, and the office page in Chromium.
  */
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
-import { isValidMyNumber } from '../src/common/my-number.js';
+import { safeRandomUUID, isValidMyNumber } from '../src/common/my-number.js';
 import { BookingService } from '../src/booking/booking.service.js';
 import { assignBookingNumber } from '../src/booking/booking-number.js';
 import { ResidentAuthService } from '../src/resident/resident-auth.service.js';
@@ -39,7 +38,7 @@ describe('hand-over import of the previous vendor\'s export', () => {
   let service: MigrationService;
   let token: string;
   let browser: Browser | undefined;
-  const tag = randomUUID().replace(/[^0-9a-f]/g, '').slice(0, 6).toUpperCase();
+  const tag = safeRandomUUID().replace(/[^0-9a-f]/g, '').slice(0, 6).toUpperCase();
   const id = (n: string) => `M${tag}${n}`;
   const num = (n: string) => `L${tag}${n}`;
   const number = myNumber();
@@ -156,7 +155,7 @@ describe('hand-over import of the previous vendor\'s export', () => {
     const auth = await sys.app.get(ResidentAuthService).signIn(num('A'), '1980-06-12', '127.0.0.10');
     expect(auth).toMatchObject({ ok: true, session: { cardId: id('A') } });
     const other = await sys.slot('kuyakusho', bookableStart(9, '15:00', 13));
-    const booked = await sys.app.get(BookingService).book(id('A'), other, { kind: 'resident', bookingNumber: num('A'), channel: 'resident-web' }, `k-${randomUUID()}`);
+    const booked = await sys.app.get(BookingService).book(id('A'), other, { kind: 'resident', bookingNumber: num('A'), channel: 'resident-web' }, `k-${safeRandomUUID()}`);
     expect(booked.card).toMatchObject({ state: 'reserved', booking: { bookingNumber: num('A') } });
     // A new number of ours never repeats a legacy one: a draw that hits one is drawn again.
     const fresh = `9${String(Date.now()).slice(-9)}`;

@@ -4,7 +4,7 @@
  * steps and bad input refused; auditors read every revision and change nothing (R-9.5);
  * accessibility (axe, WCAG 2.2 A/AA) and pages without JavaScript.
  */
-import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../src/common/my-number.js';
 import type { Browser, Page } from 'playwright-core';
 import { accessibilityViolations, launchBrowser, screenshot, signIn } from './support/browser.js';
 import { TestSystem } from './support/test-system.js';
@@ -17,7 +17,7 @@ describe('Q&A book in Chromium', () => {
   const pages = {} as Record<Role, Page>;
   const users = {} as Record<Role, string>;
   // A word found only in this file's entries, in upper case: the search must ignore case and width.
-  const word = `QA${randomUUID().slice(0, 8).replace(/-/g, '')}`.toUpperCase();
+  const word = `QA${safeRandomUUID().slice(0, 8).replace(/-/g, '')}`.toUpperCase();
   const category = `予約${word.slice(-4)}`;
   const question = `予約した日時を電話で変更できますか？ ${word}`;
   const answer = 'コールセンターで変更できます。\n予約番号を伺ってください。';

@@ -3,10 +3,9 @@
  * that lists every bad row before anything is saved, all or nothing; roles, CSRF on the multipart
  * form, individual numbers refused and never echoed, accessibility (axe) and pages without JavaScript.
  */
-import { randomUUID } from 'node:crypto';
 import iconv from 'iconv-lite';
 import type { Browser, Page } from 'playwright-core';
-import { isValidMyNumber } from '../src/common/my-number.js';
+import { safeRandomUUID, isValidMyNumber } from '../src/common/my-number.js';
 import { accessibilityViolations, launchBrowser, screenshot, signIn } from './support/browser.js';
 import { TestSystem, aCard, eventually } from './support/test-system.js';
 
@@ -16,7 +15,7 @@ function myNumber(base = '98765432109'): string {
   throw new Error('unreachable');
 }
 
-const newId = () => `R${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
+const newId = () => `R${safeRandomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
 
 const HEADER = 'card_id,route,name,name_kana,birth_date,postal_code,address,phone,nationality';
 interface Row {

@@ -3,7 +3,7 @@
  * or 202 with the cards still pending (never `created` for a card that answers 404); the form and
  * the CSV upload show their result only when the cards they link to can be opened.
  */
-import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../src/common/my-number.js';
 import type { Browser } from 'playwright-core';
 import { APP_CONFIG } from '../src/config/config.module.js';
 import type { AppConfig } from '../src/config/app-config.js';
@@ -26,7 +26,7 @@ async function inPool<T, R>(items: T[], width: number, fn: (item: T) => Promise<
 }
 
 /** A card id of a letter and 10 hex digits: never 12 digits in a row, which the My Number guard would refuse. */
-const newId = () => `B${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
+const newId = () => `B${safeRandomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
 const card = () => aCard({ cardId: newId() });
 
 describe('registration answers when its cards can be read', () => {

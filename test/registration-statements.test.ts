@@ -4,15 +4,15 @@
  * of n cards costs 1 + n writes; and what they write is still right. Statement-level triggers (with
  * transition tables) installed for the test record which statement wrote which rows.
  */
-import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../src/common/my-number.js';
 import { TestSystem, aCard, eventually } from './support/test-system.js';
 
 describe('registration writes with few statements', () => {
   let sys: TestSystem;
   let office: string;
-  const tag = `test_stmt_${randomUUID().slice(0, 8)}`;
+  const tag = `test_stmt_${safeRandomUUID().slice(0, 8)}`;
   // Card ids of this file only: other files share the database (and fire the triggers too).
-  const prefix = `S${randomUUID().replace(/-/g, '').slice(0, 4).toUpperCase()}`;
+  const prefix = `S${safeRandomUUID().replace(/-/g, '').slice(0, 4).toUpperCase()}`;
 
   beforeAll(async () => {
     sys = await TestSystem.start();

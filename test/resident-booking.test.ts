@@ -5,8 +5,8 @@
  * reaching another's data; sign-in throttling and the booking number's lock as the call center sees
  * it; accessibility (axe, WCAG 2.2 A/AA).
  */
+import { safeRandomUUID } from '../src/common/my-number.js';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
-import { randomUUID } from 'node:crypto';
 import { tokyoDate } from '../src/calendar/business-days.js';
 import { formatDay, formatTime } from '../src/resident/resident-i18n.js';
 import type { Language } from '../src/resident/resident-config.js';
@@ -46,7 +46,7 @@ describe("residents' booking pages in Chromium", () => {
     const cards = Object.values(people);
     expect((await sys.http('POST', '/api/cards', { token: office, body: { cards } })).status).toBe(200);
     const act = async (id: string, token: string, action: string) => {
-      const res = await sys.http('POST', `/api/cards/${id}/actions/${action}`, { token, body: {}, headers: { 'idempotency-key': randomUUID() } });
+      const res = await sys.http('POST', `/api/cards/${id}/actions/${action}`, { token, body: {}, headers: { 'idempotency-key': safeRandomUUID() } });
       if (res.status !== 200) throw new Error(`${action}: ${res.status} ${res.text}`);
     };
     await Promise.all(
@@ -258,18 +258,18 @@ describe("residents' booking pages in Chromium", () => {
       expect(text).not.toContain(people.other.cardId);
     }
     const csrf = await page.locator('input[name=_csrf]').first().getAttribute('value');
-    const cancel = await page.request.post(`${sys.baseUrl}/booking/cancel`, { form: { _csrf: csrf!, key: randomUUID(), cardId: people.other.cardId, bookingNumber: numbers.other }, maxRedirects: 0 });
+    const cancel = await page.request.post(`${sys.baseUrl}/booking/cancel`, { form: { _csrf: csrf!, key: safeRandomUUID(), cardId: people.other.cardId, bookingNumber: numbers.other }, maxRedirects: 0 });
     expect(cancel.status()).toBeLessThan(500);
     expect(await booked(people.other.cardId)).toEqual(othersBooking);
     const book = await page.request.post(`${sys.baseUrl}/booking/book`, {
-      form: { _csrf: csrf!, key: randomUUID(), venue: 'kuyakusho', start: slotA.toISOString(), cardId: people.other.cardId, bookingNumber: numbers.other },
+      form: { _csrf: csrf!, key: safeRandomUUID(), venue: 'kuyakusho', start: slotA.toISOString(), cardId: people.other.cardId, bookingNumber: numbers.other },
       maxRedirects: 0,
     });
     expect(book.status()).toBe(303);
     expect(await booked(people.other.cardId)).toEqual(othersBooking);
     expect(await booked(people.ja.cardId)).toMatchObject({ starts_at: slotA.toISOString() });
     // A form without the session's CSRF token changes nothing.
-    const forged = await page.request.post(`${sys.baseUrl}/booking/cancel`, { form: { _csrf: 'forged', key: randomUUID() }, maxRedirects: 0 });
+    const forged = await page.request.post(`${sys.baseUrl}/booking/cancel`, { form: { _csrf: 'forged', key: safeRandomUUID() }, maxRedirects: 0 });
     expect(forged.status()).toBe(403);
     expect(await booked(people.ja.cardId)).toMatchObject({ starts_at: slotA.toISOString() });
     // Without a session, no page but sign-in opens.

@@ -8,8 +8,8 @@
  * generates at start (so other files' servers leave them alone) and inside the 400 days the page
  * may change. Bookings are written as the booking claim writes them (a `booking` row and `booked`).
  */
+import { safeRandomUUID } from '../src/common/my-number.js';
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { addDays, tokyoDate, weekday } from '../src/calendar/business-days.js';
@@ -61,11 +61,11 @@ describe('slots', () => {
     const startsAt = new Date(`${date}T${time}:00+09:00`);
     const cards: string[] = [];
     for (let i = 0; i < n; i++) {
-      const cardId = `SL${randomUUID().slice(0, 8).toUpperCase()}`;
+      const cardId = `SL${safeRandomUUID().slice(0, 8).toUpperCase()}`;
       cards.push(cardId);
       await sys.sql(
         `insert into booking (booking_number, card_id, request_id, venue_id, starts_at, ends_at, status) values (?, ?, ?, ?, ?, ?, 'booked')`,
-        [`T${randomUUID().slice(0, 12)}`, cardId, randomUUID(), venueId, startsAt, new Date(startsAt.getTime() + 30 * 60_000)],
+        [`T${safeRandomUUID().slice(0, 12)}`, cardId, safeRandomUUID(), venueId, startsAt, new Date(startsAt.getTime() + 30 * 60_000)],
       );
       await sys.sql(`update slot set booked = booked + 1 where venue_id = ? and starts_at = ?`, [venueId, startsAt]);
     }

@@ -4,6 +4,7 @@
  * timeouts, lockout, accessibility (axe, WCAG 2.2 A/AA) and pages without JavaScript.
  * Screenshots go to test-artifacts/ (not committed).
  */
+import { safeRandomUUID } from '../src/common/my-number.js';
 import type { Browser, Page } from 'playwright-core';
 import { LOCK_AFTER_FAILURES } from '../src/auth/web-auth.service.js';
 import { ACTIONS, ACTION_DEFINITIONS, type CardAction } from '../workflows/card-state-machine.js';
@@ -155,19 +156,19 @@ describe('staff workplace in Chromium', () => {
     // Every card action, crafted with a valid CSRF token, is refused on the server.
     for (const action of ACTIONS) {
       const crafted = await page.request.post(`${sys.baseUrl}/cards/${cards[0].cardId}/actions/${action}`, {
-        form: { _csrf: csrf, key: crypto.randomUUID(), reason: 'x', confirm: 'yes' },
+        form: { _csrf: csrf, key: safeRandomUUID(), reason: 'x', confirm: 'yes' },
         maxRedirects: 0,
       });
       expect([action, crafted.status()]).toEqual([action, 403]);
     }
-    const bulk = await page.request.post(`${sys.baseUrl}/worklists/discard/bulk`, { form: { _csrf: csrf, jobKey: crypto.randomUUID(), decision: 'approve', cardIds: cards[0].cardId }, maxRedirects: 0 });
+    const bulk = await page.request.post(`${sys.baseUrl}/worklists/discard/bulk`, { form: { _csrf: csrf, jobKey: safeRandomUUID(), decision: 'approve', cardIds: cards[0].cardId }, maxRedirects: 0 });
     expect(bulk.status()).toBe(403);
 
     const officePage = await newPage();
     await signIn(officePage, sys.baseUrl, await sys.webUser('office'));
     for (const token of [undefined, 'wrong-token']) {
       const res = await officePage.request.post(`${sys.baseUrl}/cards/${cards[0].cardId}/actions/pull_out`, {
-        form: { ...(token ? { _csrf: token } : {}), key: crypto.randomUUID(), reason: 'x' },
+        form: { ...(token ? { _csrf: token } : {}), key: safeRandomUUID(), reason: 'x' },
         maxRedirects: 0,
       });
       expect(res.status()).toBe(403);
@@ -398,7 +399,7 @@ describe('staff workplace in Chromium', () => {
 
     // Approving a discard without the confirmation box is refused on the server, for the whole selection.
     const csrf = await page.locator('input[name=_csrf]').first().inputValue();
-    const unconfirmed = await page.request.post(`${sys.baseUrl}/worklists/discard/bulk`, { form: { _csrf: csrf, jobKey: crypto.randomUUID(), decision: 'approve', cardIds: removed[0] }, maxRedirects: 0 });
+    const unconfirmed = await page.request.post(`${sys.baseUrl}/worklists/discard/bulk`, { form: { _csrf: csrf, jobKey: safeRandomUUID(), decision: 'approve', cardIds: removed[0] }, maxRedirects: 0 });
     expect(unconfirmed.status()).toBe(400);
     expect(await unconfirmed.text()).toContain('確認のチェックを入れてください');
     expect((await sys.sql(`select state from card where card_id = ?`, [removed[0]]))[0].state).toBe('removed');

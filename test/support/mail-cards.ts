@@ -1,9 +1,9 @@
 /** Cards brought along the pickup path for the mailing tests: registered, at their venue, mailed. */
-import { randomUUID } from 'node:crypto';
+import { safeRandomUUID } from '../../src/common/my-number.js';
 import { type TestSystem, aCard } from './test-system.js';
 
 /** Venue users of this test file (files share the database, so user names are per file). */
-const SUFFIX = randomUUID().slice(0, 6);
+const SUFFIX = safeRandomUUID().slice(0, 6);
 
 export type MailStage = 'at_venue' | 'notice_mailed';
 

@@ -5,7 +5,6 @@
 import { addBusinessDays, tokyoDate } from '../../src/calendar/business-days.js';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -15,7 +14,7 @@ import { NativeConnection, Runtime, type Worker, makeTelemetryFilterString } fro
 import { createApp } from '../../src/app.factory.js';
 import { AuthService } from '../../src/auth/auth.service.js';
 import { WebAuthService } from '../../src/auth/web-auth.service.js';
-import { containsMyNumber } from '../../src/common/my-number.js';
+import { safeRandomUUID, containsMyNumber } from '../../src/common/my-number.js';
 import { openOrm } from '../../src/database/database.js';
 import { loadWardConfig } from '../../src/config/ward-config.js';
 import type { PdfRenderer } from '../../src/printing/pdf-renderer.js';
@@ -58,10 +57,10 @@ export interface PrintWorkerProcess {
 }
 
 export class TestSystem {
-  readonly taskQueue = `cards-test-${randomUUID().slice(0, 8)}`;
-  readonly printTaskQueue = `print-test-${randomUUID().slice(0, 8)}`;
+  readonly taskQueue = `cards-test-${safeRandomUUID().slice(0, 8)}`;
+  readonly printTaskQueue = `print-test-${safeRandomUUID().slice(0, 8)}`;
   /** Where this system's printed batches go: under a `.data` folder, as `npm start` keeps them. */
-  readonly printDir = join(tmpdir(), `koto-print-${randomUUID().slice(0, 8)}`, '.data', 'print');
+  readonly printDir = join(tmpdir(), `koto-print-${safeRandomUUID().slice(0, 8)}`, '.data', 'print');
   printWorker?: TestWorker & { renderer: PdfRenderer };
   app!: NestExpressApplication;
   baseUrl!: string;
@@ -213,7 +212,7 @@ export class TestSystem {
   }
 
   /** A user of `role` with a fresh API token (created through the same service as the CLI). */
-  async token(role: StaffRole, username = `${role}-${randomUUID().slice(0, 6)}`, venueId = role === 'venue' ? 'kuyakusho' : undefined): Promise<string> {
+  async token(role: StaffRole, username = `${role}-${safeRandomUUID().slice(0, 6)}`, venueId = role === 'venue' ? 'kuyakusho' : undefined): Promise<string> {
     const cached = this.tokens.get(username);
     if (cached) return cached;
     const auth = this.app.get(AuthService);
@@ -225,8 +224,8 @@ export class TestSystem {
 
   /** A staff user who signs in on the pages; ward and admin users get a TOTP secret. */
   async webUser(role: StaffRole, opts: { venueId?: string; totp?: boolean } = {}): Promise<{ username: string; password: string; totpSecret?: string }> {
-    const username = `${role}-web-${randomUUID().slice(0, 6)}`;
-    const password = `pw-${randomUUID()}`;
+    const username = `${role}-web-${safeRandomUUID().slice(0, 6)}`;
+    const password = `pw-${safeRandomUUID()}`;
     await this.app.get(AuthService).createUser({ username, role, venueId: opts.venueId ?? (role === 'venue' ? 'kuyakusho' : undefined), displayName: `${role} テスト` });
     const web = this.app.get(WebAuthService);
     await web.setPassword(username, password);
@@ -351,7 +350,7 @@ export function aCard(overrides: Record<string, unknown> = {}, resident: Record<
   // Never an id the My Number guard would refuse (a run of digits can form one by chance).
   do {
     seq++;
-    cardId = `T${Date.now().toString(36)}${seq}${randomUUID().slice(0, 4)}`.toUpperCase();
+    cardId = `T${Date.now().toString(36)}${seq}${safeRandomUUID().slice(0, 4)}`.toUpperCase();
   } while (containsMyNumber(cardId));
   return {
     cardId,
