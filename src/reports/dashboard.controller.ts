@@ -52,6 +52,7 @@ export class DashboardController {
       venueName: venue ? venueName(venue) : undefined,
       // Administrators manage users and may not open cards or worklists: no links that would answer 403.
       canOpenCards: req.web.user.role !== 'admin',
+      canSeeReports: ['ward', 'office', 'auditor', 'admin'].includes(req.web.user.role),
       totals: { cards: stateRows.reduce((a, r) => a + r.value, 0), late: lateCount, returned, noShows, proposals: proposalRows.reduce((a, r) => a + r.value, 0) },
       stateChart: barChart('by-state', '状態別のカード枚数', stateRows),
       stateRows,

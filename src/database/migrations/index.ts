@@ -17,6 +17,7 @@ import { Migration20261126140000_callcenter } from './Migration20261126140000_ca
 import { Migration20261126150000_resident_pages } from './Migration20261126150000_resident_pages.js';
 import { Migration20261126160000_venue_desk } from './Migration20261126160000_venue_desk.js';
 import { Migration20261126170000_mailing } from './Migration20261126170000_mailing.js';
+import { Migration20261127120000_report_indexes } from './Migration20261127120000_report_indexes.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124141146_initial', class: Migration20261124141146_initial },
@@ -36,4 +37,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261126150000_resident_pages', class: Migration20261126150000_resident_pages },
   { name: 'Migration20261126160000_venue_desk', class: Migration20261126160000_venue_desk },
   { name: 'Migration20261126170000_mailing', class: Migration20261126170000_mailing },
+  { name: 'Migration20261127120000_report_indexes', class: Migration20261127120000_report_indexes },
 ];
