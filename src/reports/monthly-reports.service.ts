@@ -19,6 +19,7 @@ import { barChart } from '../web/charts.js';
 import { PROPOSAL_LABELS, ROUTES, ROUTE_LABELS, STATE_LABELS, type CardStateName, type ProposalKind, type Route } from '../../workflows/card-state-machine.js';
 import { MonthlyReportsRepository, type EventCount, type OpenCardRow } from './monthly-reports.repository.js';
 import { nextSteps, nextStepsText } from './next-steps.js';
+import { slaLabel } from './sla.js';
 
 export const MONTH_MESSAGE = '対象月は「2026-12」の形（西暦4桁-月2桁）で、2000年1月から2099年12月までの月を指定してください。';
 /** `YYYY-MM`, 2000-01 .. 2099-12. */
@@ -144,8 +145,7 @@ export class MonthlyReportsService {
   }
 
   private slaText(): string {
-    const ms = this.ward.policy.noticeSlaMs;
-    return ms >= 86_400_000 ? `${Math.round(ms / 86_400_000)}日` : ms >= 3_600_000 ? `${Math.round(ms / 3_600_000)}時間` : `${Math.max(1, Math.round(ms / 60_000))}分`;
+    return slaLabel(this.ward.policy.noticeSlaMs);
   }
 
   private createdMeta(): { label: string; value: string } {
