@@ -263,6 +263,14 @@ describe('reports: monthly plan, monthly results, staffing forecast, hand-over l
     expect(logged.kind).toBe('export');
     expect(logged.card_ids).toEqual(expect.arrayContaining([live.cardId, id('C5')]));
 
+    // One venue's list: 大島's expired card, not 豊洲's; a venue not in the ward is refused in Japanese.
+    const oshima = await csv('/reports/handover?venue=oshima&format=csv');
+    expect(oshima.row((x) => x['カード番号'] === id('C4'))).toHaveLength(1);
+    expect(oshima.row((x) => x['会場'] !== '総合区民センター 2階')).toEqual([]);
+    const badVenue = await get('/reports/handover?venue=nowhere');
+    expect(badVenue.status).toBe(400);
+    expect(badVenue.body.toString()).toContain('会場を一覧から選んでください。');
+
     const doc = await pdf('/reports/handover?format=pdf');
     doc.has('未了業務引継一覧');
     doc.has(live.cardId);

@@ -119,12 +119,12 @@ export class MonthlyReportsRepository {
   }
 
   /** Open cards in scope now per route, state and proposals held (the plan's table per route, the hand-over's summary). */
-  openByRouteState(scope: VenueScope): Promise<{ route: string; state: string; proposal_kinds: string[]; n: number }[]> {
+  openByRouteState(scope: VenueScope, venueId?: string): Promise<{ route: string; state: string; proposal_kinds: string[]; n: number }[]> {
     const v = scope.sql('venue_id');
     return this.run(
-      `select route, state, proposal_kinds, count(*)::int n from card where state not in (${list(TERMINAL_STATES)}) and ${v.sql}
+      `select route, state, proposal_kinds, count(*)::int n from card where state not in (${list(TERMINAL_STATES)}) and ${v.sql}${venueId ? ' and venue_id = ?' : ''}
        group by 1, 2, 3 order by 1, 2, 3`,
-      v.params,
+      [...v.params, ...(venueId ? [venueId] : [])],
     );
   }
 
@@ -147,14 +147,15 @@ export class MonthlyReportsRepository {
   }
 
   /** Every open card in scope (the hand-over list), by venue, state and receipt. */
-  openCards(scope: VenueScope, limit?: number): Promise<OpenCardRow[]> {
+  openCards(scope: VenueScope, opts: { limit?: number; venueId?: string } = {}): Promise<OpenCardRow[]> {
+    const { limit, venueId } = opts;
     const v = scope.sql('c.venue_id');
     return this.run(
       `select c.card_id, c.route, c.state, c.venue_id, c.late, c.proposal_kinds, c.received_at, c.updated_at, c.booking_number, b.starts_at
        from card c left join booking b on b.booking_number = c.booking_number and b.status = 'booked'
-       where c.state not in (${list(TERMINAL_STATES)}) and ${v.sql}
+       where c.state not in (${list(TERMINAL_STATES)}) and ${v.sql}${venueId ? ' and c.venue_id = ?' : ''}
        order by c.venue_id nulls last, c.route, c.state, c.received_at, c.card_id${limit ? ' limit ?' : ''}`,
-      [...v.params, ...(limit ? [limit] : [])],
+      [...v.params, ...(venueId ? [venueId] : []), ...(limit ? [limit] : [])],
     );
   }
 

@@ -446,8 +446,8 @@ export class MonthlyReportsService {
   // ---------------------------------------------------------------- hand-over of unfinished work (R-9.3)
 
   /** Every open card (the page: the first HANDOVER_PAGE_ROWS; CSV and PDF: all). No resident data. */
-  async handover(scope: VenueScope, opts: { limit?: number } = {}): Promise<BuiltReport & { total: number }> {
-    const [rows, groups] = await Promise.all([this.repo.openCards(scope, opts.limit), this.repo.openByRouteState(scope)]);
+  async handover(scope: VenueScope, opts: { limit?: number; venueId?: string } = {}): Promise<BuiltReport & { total: number }> {
+    const [rows, groups] = await Promise.all([this.repo.openCards(scope, opts), this.repo.openByRouteState(scope, opts.venueId)]);
     const total = groups.reduce((a, g) => a + g.n, 0);
     const venueName = (id: string | null) => this.ward.venues.find((v) => v.id === id)?.name ?? '未割当';
     const stepCache = new Map<string, string>();
@@ -479,7 +479,7 @@ export class MonthlyReportsService {
     const doc = reportDocument({
       title: REPORT_TITLES.handover,
       subtitle: `${this.eras.format(tokyoDate())}時点`,
-      meta: [{ label: '未了のカード', value: `${total.toLocaleString('ja-JP')}枚` }, this.createdMeta()],
+      meta: [...(opts.venueId ? [{ label: '会場', value: venueName(opts.venueId) }] : []), { label: '未了のカード', value: `${total.toLocaleString('ja-JP')}枚` }, this.createdMeta()],
       sections: [
         {
           heading: '交付方式・状態・提案別',
@@ -502,6 +502,7 @@ export class MonthlyReportsService {
       signatures: ['区の受領者', '受託者　業務責任者'],
     });
     const today = tokyoDate().replace(/-/g, '');
-    return { kind: 'handover', doc, csv: { header, rows: csvRows }, fileName: { ascii: `handover-${today}`, utf8: `未了業務引継一覧-${today}` }, cardIds: rows.map((r) => r.card_id), charts: [], total };
+    const part = opts.venueId ? `-${opts.venueId}` : '';
+    return { kind: 'handover', doc, csv: { header, rows: csvRows }, fileName: { ascii: `handover${part}-${today}`, utf8: `未了業務引継一覧${part}-${today}` }, cardIds: rows.map((r) => r.card_id), charts: [], total };
   }
 }

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { stringify } from 'csv-stringify/sync';
 import type { Request, Response } from 'express';
@@ -21,6 +21,7 @@ import type { WebSessionContext } from '../auth/web-auth.service.js';
 import { VenueScope } from '../cards/venue-scope.js';
 import { contentDisposition } from '../cards/card-export.service.js';
 import { csvOptions } from '../common/csv-cell.js';
+import { WARD_CONFIG, type WardConfig } from '../config/config.module.js';
 import { renderReportPdf } from '../printing/report-pdf.js';
 import { HANDOVER_PAGE_ROWS, MonthlyReportsService, REPORT_KINDS, REPORT_TITLES, monthSchema, type BuiltReport, type ReportKind } from './monthly-reports.service.js';
 
@@ -28,19 +29,22 @@ type WebRequest = Request & { web: WebSessionContext };
 const ROLES = ['ward', 'office', 'auditor', 'admin'] as const;
 const MONTHLY: readonly ReportKind[] = ['plan', 'results', 'staffing'];
 
-const querySchema = z
-  .object({
-    month: monthSchema.optional(),
-    format: z.enum(['html', 'csv', 'pdf'], { error: '出力形式は画面・CSV・PDFのいずれかを選んでください。' }).optional(),
-  });
-
 @ApiExcludeController()
 @Controller('reports')
 export class ReportPagesController {
   constructor(
     private readonly reports: MonthlyReportsService,
     private readonly accessLog: AccessLogService,
+    @Inject(WARD_CONFIG) private readonly ward: WardConfig,
   ) {}
+
+  private readonly querySchema = () =>
+    z.object({
+      month: monthSchema.optional(),
+      format: z.enum(['html', 'csv', 'pdf'], { error: '出力形式は画面・CSV・PDFのいずれかを選んでください。' }).optional(),
+      /** The hand-over list of one venue (empty: every venue). */
+      venue: z.union([z.literal(''), z.enum(this.ward.venues.map((v) => v.id) as [string, ...string[]])], { error: '会場を一覧から選んでください。' }).optional(),
+    });
 
   @Get()
   @Allow(...ROLES)
@@ -62,13 +66,24 @@ export class ReportPagesController {
       return;
     }
     const k = kind as ReportKind;
-    const parsed = querySchema.safeParse(query);
+    const parsed = this.querySchema().safeParse(query);
     const monthInput = typeof query.month === 'string' ? query.month.slice(0, 20) : '';
     if (!parsed.success) {
       const errors = parsed.error.issues
         .map((i) => ({ field: String(i.path[0] ?? 'month'), message: i.message }))
         .filter((e, i, all) => all.findIndex((o) => o.message === e.message) === i);
-      res.status(400).render('reports', { title: REPORT_TITLES[k], nav: 'reports', web: req.web, kind: k, monthly: MONTHLY.includes(k), month: monthInput, errors, monthError: errors.find((e) => e.field === 'month')?.message });
+      res.status(400).render('reports', {
+        title: REPORT_TITLES[k],
+        nav: 'reports',
+        web: req.web,
+        kind: k,
+        monthly: MONTHLY.includes(k),
+        month: monthInput,
+        errors,
+        monthError: errors.find((e) => e.field === 'month')?.message,
+        venuePicker: k === 'handover' ? this.ward.venues.map((v) => ({ id: v.id, name: v.name, selected: false })) : undefined,
+        venueError: errors.find((e) => e.field === 'venue')?.message,
+      });
       return;
     }
     const month = parsed.data.month ?? this.reports.defaultMonth(k);
@@ -81,7 +96,7 @@ export class ReportPagesController {
           ? await this.reports.results(month)
           : k === 'staffing'
             ? await this.reports.staffing(month)
-            : await this.reports.handover(scope, format === 'html' ? { limit: HANDOVER_PAGE_ROWS } : {});
+            : await this.reports.handover(scope, { limit: format === 'html' ? HANDOVER_PAGE_ROWS : undefined, venueId: parsed.data.venue || undefined });
     if (built.cardIds.length > 0) {
       await this.accessLog.record({
         user: req.web.user,
@@ -111,7 +126,8 @@ export class ReportPagesController {
       }
       return;
     }
-    const q = MONTHLY.includes(k) ? `?month=${month}&` : '?';
+    const venue = parsed.data.venue || '';
+    const q = MONTHLY.includes(k) ? `?month=${month}&` : venue ? `?venue=${encodeURIComponent(venue)}&` : '?';
     res.render('reports', {
       title: REPORT_TITLES[k],
       nav: 'reports',
@@ -119,10 +135,14 @@ export class ReportPagesController {
       kind: k,
       monthly: MONTHLY.includes(k),
       month,
+      venuePicker: k === 'handover' ? this.ward.venues.map((v) => ({ id: v.id, name: v.name, selected: v.id === venue })) : undefined,
       doc: built.doc,
       csvUrl: `/reports/${k}${q}format=csv`,
       pdfUrl: `/reports/${k}${q}format=pdf`,
-      handover: k === 'handover' ? { shown: built.cardIds.length, total: built.total ?? 0, more: (built.total ?? 0) > built.cardIds.length } : undefined,
+      handover:
+        k === 'handover'
+          ? { shown: built.cardIds.length, total: built.total ?? 0, more: (built.total ?? 0) > built.cardIds.length }
+          : undefined,
     });
   }
 }
