@@ -11,6 +11,7 @@ import type { WardConfig } from '../config/ward-config.js';
 import { PROPOSAL_KINDS, PROPOSAL_LABELS, ROUTE_LABELS, STATE_LABELS, type CardStateName, type Route } from '../../workflows/card-state-machine.js';
 import { barChart } from '../web/charts.js';
 import { ReportsRepository } from './reports.repository.js';
+import { slaLabel } from './sla.js';
 
 @ApiExcludeController()
 @Controller()
@@ -41,9 +42,7 @@ export class DashboardController {
     const routeRows = byRoute.map((r) => ({ label: ROUTE_LABELS[r.route as Route] ?? r.route, value: r.n }));
     const proposalRows = PROPOSAL_KINDS.map((k) => ({ kind: k, label: PROPOSAL_LABELS[k], value: proposals.find((p) => p.kind === k)?.n ?? 0 }));
     const weekRows = week.map((w) => ({ venue: venueName(w.venue_id), ...w }));
-    // The SLA as the ward configured it (policies in tests may be shorter than a day).
-    const slaMs = this.ward.policy.noticeSlaMs;
-    const sla = slaMs >= 86_400_000 ? `${Math.round(slaMs / 86_400_000)}日` : slaMs >= 3_600_000 ? `${Math.round(slaMs / 3_600_000)}時間` : `${Math.max(1, Math.round(slaMs / 60_000))}分`;
+    const sla = slaLabel(this.ward.policy.noticeSlaMs);
     return {
       title: 'ダッシュボード',
       sla,
@@ -52,6 +51,7 @@ export class DashboardController {
       venueName: venue ? venueName(venue) : undefined,
       // Administrators manage users and may not open cards or worklists: no links that would answer 403.
       canOpenCards: req.web.user.role !== 'admin',
+      canSeeReports: ['ward', 'office', 'auditor', 'admin'].includes(req.web.user.role),
       totals: { cards: stateRows.reduce((a, r) => a + r.value, 0), late: lateCount, returned, noShows, proposals: proposalRows.reduce((a, r) => a + r.value, 0) },
       stateChart: barChart('by-state', '状態別のカード枚数', stateRows),
       stateRows,

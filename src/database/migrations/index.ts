@@ -19,6 +19,7 @@ import { Migration20261126160000_venue_desk } from './Migration20261126160000_ve
 import { Migration20261126170000_mailing } from './Migration20261126170000_mailing.js';
 import { Migration20261127100000_legacy_migration } from './Migration20261127100000_legacy_migration.js';
 import { Migration20261127110000_reconciliation } from './Migration20261127110000_reconciliation.js';
+import { Migration20261127120000_report_indexes } from './Migration20261127120000_report_indexes.js';
 import { Migration20261127130000_mail_flows } from './Migration20261127130000_mail_flows.js';
 
 export const migrations: MigrationObject[] = [
@@ -41,5 +42,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261126170000_mailing', class: Migration20261126170000_mailing },
   { name: 'Migration20261127100000_legacy_migration', class: Migration20261127100000_legacy_migration },
   { name: 'Migration20261127110000_reconciliation', class: Migration20261127110000_reconciliation },
+  { name: 'Migration20261127120000_report_indexes', class: Migration20261127120000_report_indexes },
   { name: 'Migration20261127130000_mail_flows', class: Migration20261127130000_mail_flows },
 ];
