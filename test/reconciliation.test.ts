@@ -96,23 +96,23 @@ describe('shelf reconciliation in Chromium', () => {
     await checkLayout();
 
     // The first card: the place typed once, the ledger's barcode (the card id) read by the scanner.
-    await page.getByLabel('保管場所（棚・箱）').fill('棚A-1');
+    await page.getByLabel('保管場所（棚・箱）').fill('棚R-1');
     await page.getByLabel('カード番号・予約番号').focus();
-    await scanWithScanner(found1.cardId, new RegExp(`照合済: カード ${found1.cardId}（予約番号 \\d{10}）。保管場所「棚A-1」を記録しました。`));
+    await scanWithScanner(found1.cardId, new RegExp(`照合済: カード ${found1.cardId}（予約番号 \\d{10}）。保管場所「棚R-1」を記録しました。`));
     expect(await count('found')).toBe('1枚');
     // The place is kept for the next scan, and the number field has the focus again.
-    expect(await page.getByLabel('保管場所（棚・箱）').inputValue()).toBe('棚A-1');
+    expect(await page.getByLabel('保管場所（棚・箱）').inputValue()).toBe('棚R-1');
     // The previous vendor's booking number finds its card.
     await scanWithScanner(legacyNumber, `照合済: カード ${found2.cardId}（予約番号 ${legacyNumber}）`);
     // Typed on a phone in lower case, on another shelf.
-    await page.getByLabel('保管場所（棚・箱）').fill('棚B-3');
+    await page.getByLabel('保管場所（棚・箱）').fill('棚R-3');
     await page.getByLabel('カード番号・予約番号').fill(found3.cardId.toLowerCase());
     await page.getByLabel('カード番号・予約番号').press('Enter');
     await page.getByText(`照合済: カード ${found3.cardId}`).waitFor();
     expect(await count('found')).toBe('3枚');
 
     // A re-scan records nothing twice.
-    await scanWithScanner(found1.cardId, new RegExp(`カード ${found1.cardId}（予約番号 \\d{10}） は \\d\\d:\\d\\d にすでに読み取り済みです（照合済（棚にあり）、保管場所「棚A-1」）。二重には記録しません`));
+    await scanWithScanner(found1.cardId, new RegExp(`カード ${found1.cardId}（予約番号 \\d{10}） は \\d\\d:\\d\\d にすでに読み取り済みです（照合済（棚にあり）、保管場所「棚R-1」）。二重には記録しません`));
     expect(await count('found')).toBe('3枚');
     const scans = await sys.sql<{ n: number }>(`select count(*)::int n from reconciliation_scan where card_id = ?`, [found1.cardId]);
     expect(scans[0].n).toBe(1);
@@ -128,7 +128,7 @@ describe('shelf reconciliation in Chromium', () => {
     expect(await count('unexpected')).toBe('1枚');
     expect(await count('wrong-venue')).toBe('1枚');
     expect(await page.locator('#list-unexpected').textContent()).toContain(unknown);
-    expect(await page.locator('#list-wrong-venue').textContent()).toMatch(new RegExp(`${toyosu.cardId}.*豊洲.*棚B-3.*移送タスク \\d+`));
+    expect(await page.locator('#list-wrong-venue').textContent()).toMatch(new RegExp(`${toyosu.cardId}.*豊洲.*棚R-3.*移送タスク \\d+`));
     // The open session's report (every card, computed live): the unscanned card is missing, the scanned ones are not.
     await page.goto(`${sessionUrl}/report`);
     const liveOutcome = async (cardId: string) => page.locator('#report tbody tr', { hasText: cardId }).getAttribute('data-outcome');
@@ -140,12 +140,12 @@ describe('shelf reconciliation in Chromium', () => {
     await checkLayout();
 
     // The storage places are the venue's (card_storage); the other venue's card gets none here.
-    expect(await storage(found1.cardId)).toEqual({ place: '棚A-1', venue_id: 'kuyakusho' });
-    expect(await storage(found2.cardId)).toEqual({ place: '棚A-1', venue_id: 'kuyakusho' });
-    expect(await storage(found3.cardId)).toEqual({ place: '棚B-3', venue_id: 'kuyakusho' });
+    expect(await storage(found1.cardId)).toEqual({ place: '棚R-1', venue_id: 'kuyakusho' });
+    expect(await storage(found2.cardId)).toEqual({ place: '棚R-1', venue_id: 'kuyakusho' });
+    expect(await storage(found3.cardId)).toEqual({ place: '棚R-3', venue_id: 'kuyakusho' });
     expect(await storage(toyosu.cardId)).toBeUndefined();
     const tasks = await sys.sql<{ kind: string; venue_id: string | null; note: string }>(`select kind, venue_id, note from task where card_id = ? and status = 'open'`, [toyosu.cardId]);
-    expect(tasks).toEqual([{ kind: 'transfer', venue_id: null, note: expect.stringMatching(/^棚の照合（照合 \d+）で江東区役所.*の棚（棚B-3）から見つかりました。データ上の保管会場は豊洲/) }]);
+    expect(tasks).toEqual([{ kind: 'transfer', venue_id: null, note: expect.stringMatching(/^棚の照合（照合 \d+）で江東区役所.*の棚（棚R-3）から見つかりました。データ上の保管会場は豊洲/) }]);
 
     // The scans are append-only; the reads of the session page are in the access log with the cards shown.
     await expect(sys.sql(`update reconciliation_scan set place = 'x' where card_id = ?`, [found1.cardId])).rejects.toThrow();
@@ -159,7 +159,7 @@ describe('shelf reconciliation in Chromium', () => {
     await page.getByLabel('カード番号・予約番号').press('Enter');
     await page.getByText('カード番号・予約番号は32文字以内です。').waitFor();
     expect(await page.getByLabel('カード番号・予約番号').getAttribute('aria-invalid')).toBe('true');
-    expect(await page.getByLabel('保管場所（棚・箱）').inputValue()).toBe('棚B-3');
+    expect(await page.getByLabel('保管場所（棚・箱）').inputValue()).toBe('棚R-3');
     await page.getByLabel('カード番号・予約番号').fill('棚の12/34');
     await page.getByRole('button', { name: '記録' }).click();
     await page.getByText('カード番号・予約番号に使える文字は英数字とハイフン（-）だけです。').waitFor();
@@ -193,7 +193,7 @@ describe('shelf reconciliation in Chromium', () => {
     expect(await outcomeOf(missing.cardId)).toBe('missing');
     expect(await outcomeOf(unknown)).toBe('unexpected');
     expect(await outcomeOf(toyosu.cardId)).toBe('wrong_venue');
-    expect(await page.locator('#report tbody tr', { hasText: found3.cardId }).textContent()).toContain('棚B-3');
+    expect(await page.locator('#report tbody tr', { hasText: found3.cardId }).textContent()).toContain('棚R-3');
     expect(await page.locator('#report tbody tr', { hasText: found2.cardId }).textContent()).toContain(legacyNumber);
     expect(await page.locator('#total-found').textContent()).toBe('3');
     expect(await page.locator('#total-unexpected').textContent()).toBe('1');
@@ -211,7 +211,7 @@ describe('shelf reconciliation in Chromium', () => {
     const lines = csvText.split('\r\n');
     expect(lines[0]).toBe('結果,カード番号,読み取った番号,予約番号,データ上の状態,データ上の会場,保管場所,読み取った職員,読み取り日時,タスク');
     expect(lines.find((l) => l.includes(missing.cardId))).toMatch(/^不足（データにあり・棚になし）,/);
-    expect(lines.find((l) => l.includes(found3.cardId))).toMatch(new RegExp(`^照合済（棚にあり）,${found3.cardId},${found3.cardId.toLowerCase()},.*,棚B-3,${venueUser.username},`));
+    expect(lines.find((l) => l.includes(found3.cardId))).toMatch(new RegExp(`^照合済（棚にあり）,${found3.cardId},${found3.cardId.toLowerCase()},.*,棚R-3,${venueUser.username},`));
     expect(lines.find((l) => l.includes(unknown))).toMatch(/^データにない（棚にあり）,,/);
     expect(lines.find((l) => l.includes(toyosu.cardId))).toMatch(/^他会場のカード（移送）,.*豊洲.*移送タスク \d+$/);
 
