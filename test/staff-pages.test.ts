@@ -397,8 +397,8 @@ describe('staff workplace in Chromium', () => {
     await page.getByRole('link', { name: 'このページのカードをすべて選ぶ' }).click();
     for (const id of removed) expect(await page.getByLabel(`${id} を選択`).isChecked()).toBe(true);
     // Other files' proposals share the list in a full run: decide on this test's cards only.
-    for (const box of await page.locator('input[type=checkbox][name=cardIds]:checked').all()) {
-      if (!removed.includes(await box.inputValue())) await box.uncheck();
+    for (const box of await page.locator('input[type=checkbox][name=cardIds]').all()) {
+      if (!removed.includes(await box.inputValue()) && (await box.isChecked())) await box.uncheck();
     }
 
     // Approving a discard without the confirmation box is refused on the server, for the whole selection.
