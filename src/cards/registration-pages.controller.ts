@@ -4,15 +4,13 @@
  */
 import { Body, Controller, Get, Inject, Injectable, type NestMiddleware, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import multer from 'multer';
 import { AccessLogService } from '../audit/access-log.service.js';
 import { Allow } from '../auth/auth.types.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
-import { cookieNames } from '../auth/web-cookies.js';
-import { CommonException } from '../common/errors.js';
+import { formUpload } from '../web/form-upload.js';
 import { FormErrorRenderers } from '../web/form-errors.js';
-import { findMyNumberField } from '../common/my-number.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { ROUTES, ROUTE_LABELS } from '../../workflows/card-state-machine.js';
@@ -47,38 +45,17 @@ type WebRequest = Request & { web: WebSessionContext };
 
 export const UPLOAD_PATH = 'register/csv';
 
-/**
- * Parses the CSV upload before the guard runs, so that the guard finds the form's CSRF token in
- * req.body as for any other form (guards run before interceptors, so FileInterceptor would be too
- * late). The global My Number middleware ran before this body existed: its text fields are checked
- * here, and the file's cells row by row by parseCardCsv.
- */
+/** Reads the CSV upload before the guard (see formUpload); the file's cells are checked row by row by parseCardCsv. */
 @Injectable()
 export class CsvUploadMiddleware implements NestMiddleware {
-  private readonly upload = multer({
-    storage: multer.memoryStorage(),
-    limits: { fileSize: MAX_CSV_BYTES, files: 1, fields: 4, fieldSize: 256, parts: 5 },
-  }).single('file');
+  readonly use: NestMiddleware['use'];
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
-
-  use(req: Request & { uploadError?: string }, res: Response, next: NextFunction): void {
-    // Without a session the guard sends the browser to sign in: the upload is not worth reading.
-    if (!req.cookies?.[cookieNames(this.config).session]) return next();
-    this.upload(req, res, (err) => {
-      if (err instanceof multer.MulterError) {
-        // Fields before the file (the CSRF token) are kept: the guard still decides, and the page explains.
-        req.uploadError = err.code === 'LIMIT_FILE_SIZE' ? 'too_large' : 'bad_form';
-        return next();
-      }
-      if (err) return next(err);
-      const field = findMyNumberField(req.body, 'body');
-      if (field) {
-        req.body = undefined;
-        return next(CommonException.myNumber(field.replace(/^body\./, '')));
-      }
-      next();
-    });
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    const upload = multer({
+      storage: multer.memoryStorage(),
+      limits: { fileSize: MAX_CSV_BYTES, files: 1, fields: 4, fieldSize: 256, parts: 5 },
+    }).single('file');
+    this.use = formUpload(config, upload);
   }
 }
 

@@ -11,14 +11,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EntityManager } from '@mikro-orm/postgresql';
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import multer from 'multer';
 import { AccessLogService } from '../audit/access-log.service.js';
 import { Allow } from '../auth/auth.types.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
-import { cookieNames } from '../auth/web-cookies.js';
-import { CommonException } from '../common/errors.js';
-import { findMyNumberField } from '../common/my-number.js';
+import { formUpload } from '../web/form-upload.js';
 import { APP_CONFIG, WARD_CONFIG } from '../config/config.module.js';
 import type { WardConfig } from '../config/ward-config.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -37,32 +35,18 @@ export const UPLOAD_PATHS = ['migration'];
 /** Reads the multipart upload before the guard, so that the guard finds the form's CSRF token. */
 @Injectable()
 export class MigrationUploadMiddleware implements NestMiddleware {
-  private readonly upload = multer({
-    storage: multer.memoryStorage(),
-    limits: { fileSize: MAX_EXPORT_BYTES, files: 3, fields: 4, fieldSize: 256, parts: 7 },
-  }).fields([
-    { name: 'export', maxCount: 1 },
-    { name: 'mapping', maxCount: 1 },
-    { name: 'gaiji', maxCount: 1 },
-  ]);
+  readonly use: NestMiddleware['use'];
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
-
-  use(req: Request & { uploadError?: string }, res: Response, next: NextFunction): void {
-    if (!req.cookies?.[cookieNames(this.config).session]) return next();
-    this.upload(req, res, (err) => {
-      if (err instanceof multer.MulterError) {
-        req.uploadError = err.code === 'LIMIT_FILE_SIZE' ? 'too_large' : 'bad_form';
-        return next();
-      }
-      if (err) return next(err);
-      const field = findMyNumberField(req.body, 'body');
-      if (field) {
-        req.body = undefined;
-        return next(CommonException.myNumber(field.replace(/^body\./, '')));
-      }
-      next();
-    });
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    const upload = multer({
+      storage: multer.memoryStorage(),
+      limits: { fileSize: MAX_EXPORT_BYTES, files: 3, fields: 4, fieldSize: 256, parts: 7 },
+    }).fields([
+      { name: 'export', maxCount: 1 },
+      { name: 'mapping', maxCount: 1 },
+      { name: 'gaiji', maxCount: 1 },
+    ]);
+    this.use = formUpload(config, upload);
   }
 }
 
