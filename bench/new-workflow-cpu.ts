@@ -7,43 +7,20 @@
  */
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { ReusableVMWorkflowCreator } from '@temporalio/worker/lib/workflow/reusable-vm.js';
-import { parseWorkflowCode } from '@temporalio/worker/lib/worker.js';
 import { preloadedWorkflowModules, workflowsPath } from '../src/worker/card-worker.js';
+import { openReusableContext } from '../src/worker/workflow-context.js';
 
 const N = Math.max(50, Number(process.env.N ?? 500));
 const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 async function cpuPerWorkflow(name: string, workflowType: string, bundle: { code: string }): Promise<void> {
-  const creator = await ReusableVMWorkflowCreator.create(parseWorkflowCode(bundle.code), 10_000, new Set(['projectCard']));
-  const once = async (i: number) => {
-    const info = {
-      workflowType,
-      workflowId: `w-${i}`,
-      runId: `r-${i}`,
-      firstExecutionRunId: `r-${i}`,
-      namespace: 'default',
-      taskQueue: 'bench',
-      attempt: 1,
-      historyLength: 1,
-      historySize: 0,
-      continueAsNewSuggested: false,
-      startTime: new Date(),
-      runStartTime: new Date(),
-      searchAttributes: {},
-      typedSearchAttributes: [],
-      memo: {},
-      unsafe: { isReplaying: false, now: () => Date.now() },
-      priority: {},
-    };
-    const wf = await creator.createWorkflow({ info: info as never, randomnessSeed: [1, 2], now: Date.now(), showStackTraceSources: false });
-    await wf.dispose();
-  };
+  const context = await openReusableContext(bundle.code);
+  const once = async (i: number) => (await context.create(workflowType, `w-${i}`)).dispose();
   for (let i = 0; i < 30; i++) await once(-1 - i);
   const c0 = process.cpuUsage();
   for (let i = 0; i < N; i++) await once(i);
   const c = process.cpuUsage(c0);
-  await creator.destroy();
+  await context.destroy();
   console.log(`${name.padEnd(48)} ${((c.user + c.system) / 1000 / N).toFixed(2)} ms CPU per new workflow (${N})`);
 }
 

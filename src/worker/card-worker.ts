@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { globalHandlers } from '@temporalio/worker/lib/workflow/vm-shared.js';
 import { createCardActivities } from '../../activities/create-card-activities.js';
 import { createMailingActivities } from '../../activities/create-mailing-activities.js';
 import { redactingActivityInterceptor } from './redacting-interceptor.js';
@@ -26,6 +27,25 @@ export function preloadedWorkflowModules(): string[] {
   return [workflowsPath().replace(/index\.(js|ts)$/, 'zod-preload.$1')];
 }
 
+/**
+ * Turns off, for this process, the SDK's capture of a stack trace for every promise a workflow
+ * creates (1.24 installs it unconditionally: a V8 promise hook that builds an Error and maps each
+ * frame through the bundle's source map, for the `__stack_trace` query of Temporal's UI). Measured
+ * on the card workflow: 44 % of a replay's CPU, and about a quarter of the worker's CPU per
+ * registered card (README, Benchmark; sdk-typescript#1587 reports the same cost of async code).
+ * Without it the `__stack_trace` query answers that stack traces are not enabled on this worker,
+ * and a workflow's errors keep the bundle's own positions. Reaches into the SDK's internals (no
+ * option exists): `test/workflow-stack-traces.test.ts` fails if an upgrade changes them. Called
+ * before any workflow context is created (worker or replay); a hook installed earlier is removed.
+ */
+export function withoutWorkflowStackTraces(): void {
+  const handlers = globalHandlers as unknown as { installed: boolean; promiseHookInstalled: boolean; uninstall(): void };
+  if (handlers.installed) handlers.uninstall();
+  // install() does nothing once this is set, and new workflows are told stack traces are off.
+  handlers.installed = true;
+  handlers.promiseHookInstalled = false;
+}
+
 export interface CardWorkerOptions {
   connection: NativeConnection;
   namespace: string;
@@ -39,7 +59,19 @@ export interface CardWorkerOptions {
 }
 
 export async function createCardWorker(opts: CardWorkerOptions): Promise<Worker> {
+  withoutWorkflowStackTraces();
+  // Not in the SDK's option type, but read from the options like the rest (its default outside
+  // debugMode): a workflow that runs longer than this without yielding fails its task.
+  const deadlockTimeout = { isolateExecutionTimeout: '5s' } as object;
   return Worker.create({
+    ...deadlockTimeout,
+    // Workflows run on this process's main thread (the SDK's `debugMode` means that and nothing
+    // else once the deadlock timeout is given back its default): the promise hook above can only be
+    // kept out of a thread the process controls, and each activation saves the hop to a workflow
+    // thread and back (an action is two or three activations). Measured side by side (README,
+    // Benchmark): worker CPU per registered card 8.2-8.8 ms in a thread with the hook, 6.1-6.6 here;
+    // HTTP action p50 29-31 against 22-24 ms.
+    debugMode: true,
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,

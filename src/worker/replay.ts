@@ -2,12 +2,14 @@
 import type { temporal } from '@temporalio/proto';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { preloadedWorkflowModules, workflowsPath } from './card-worker.js';
+import { preloadedWorkflowModules, withoutWorkflowStackTraces, workflowsPath } from './card-worker.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow code, bundled once per process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  // Replays run on this thread (the SDK's replay worker), as the card worker runs workflows.
+  withoutWorkflowStackTraces();
   bundle ??= bundleWorkflowCode({
     workflowsPath: workflowsPath(),
     preloadModules: preloadedWorkflowModules(),
