@@ -9,7 +9,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { cardQuery, cardWorkflowId, policyChangedSignal } from '../workflows/card-messages.js';
 import type { CardPolicy } from '../workflows/card-timers.js';
-import { patchStatus } from '../src/worker/patches.js';
+import { patchStatus, patchesIn } from '../src/worker/patches.js';
+import { replayHistory } from '../src/worker/replay.js';
 import { TestSystem, aCard, eventually } from './support/test-system.js';
 
 const POLICY: CardPolicy = {
@@ -157,6 +158,21 @@ describe('card workflow with short timers', () => {
     expect(fresh.predating.map((p) => p.workflowId)).toContain(cardWorkflowId(cardId));
     // Deployed before any of them started: they will record it when they reach it.
     expect((await patchStatus(sys.client, 'renotice-later', { ...opts, since: new Date(0) })).predating).toEqual([]);
+  });
+
+  it('starts a new card with the start-of-run patch in its input: no marker, no search-attribute upsert, and its history replays', async () => {
+    const cardId = await register();
+    await eventually(() => row(cardId));
+    await ok(cardId, office, 'inspect');
+    const history = await sys.client.workflow.getHandle(cardWorkflowId(cardId)).fetchHistory();
+    const events = history.events ?? [];
+    // The input declares the patch, so the run takes its branch without recording anything for it.
+    expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toEqual([]);
+    expect(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toEqual([]);
+    expect([...patchesIn(history)]).toEqual(['bounded-projection']);
+    // The bounded projection is the branch taken: local activities, each of them with a marker.
+    expect(events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')).toBe(true);
+    expect(await replayHistory(cardWorkflowId(cardId), history)).toEqual({ replayed: true });
   });
 
   it('applies two actions that reach the card in one workflow task one after the other', async () => {

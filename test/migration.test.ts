@@ -279,5 +279,16 @@ describe('hand-over import of the previous vendor\'s export', () => {
     // The card page shows the character to write by hand.
     await page.goto(`${sys.baseUrl}/cards/${id('A')}`);
     await expect(page.locator('#handwriting li').allTextContents()).resolves.toEqual([expect.stringMatching(/^氏名の4文字目（U\+E003）：該当する文字なし/)]);
+
+    // The ward, who signs the report, finds it from the navigation: the runs without the import form.
+    const wardPage: Page = await (await browser!.newContext({ locale: 'ja-JP' })).newPage();
+    await signIn(wardPage, sys.baseUrl, await sys.webUser('ward'));
+    await wardPage.getByRole('link', { name: '移行', exact: true }).click();
+    await expect(wardPage.locator('form[action="/migration"]').count()).resolves.toBe(0);
+    expect(await accessibilityViolations(wardPage)).toEqual([]);
+    await wardPage.locator(`a[href="/migration/runs/${runId}/check"]`).click();
+    await expect(wardPage.locator('#check-summary').textContent()).resolves.toContain('相違 11件');
+    // Importing stays the office's.
+    expect((await wardPage.request.get(`${sys.baseUrl}/migration/runs/${runId}`)).status()).toBe(403);
   }, 240_000);
 });

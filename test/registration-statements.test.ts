@@ -17,21 +17,25 @@ describe('registration writes with few statements', () => {
   beforeAll(async () => {
     sys = await TestSystem.start();
     office = await sys.token('office');
-    await sys.ownerSql(`create table ${tag} (tbl text not null, rows int not null, xid bigint not null, at timestamptz not null)`);
+    await sys.ownerSql(`create table ${tag} (tbl text not null, rows int not null, card text not null, xid bigint not null, at timestamptz not null)`);
     await sys.ownerSql(
       `create function ${tag}_fn() returns trigger language plpgsql as $$
        begin
-         insert into ${tag} (tbl, rows, xid, at)
-           select TG_TABLE_NAME, count(*), txid_current(), statement_timestamp() from added where card_id like '${prefix}%' having count(*) > 0;
+         insert into ${tag} (tbl, rows, card, xid, at)
+           select TG_TABLE_NAME || case when TG_OP = 'UPDATE' then ':update' else '' end, count(*), min(card_id), txid_current(), statement_timestamp()
+             from added where card_id like '${prefix}%' having count(*) > 0;
          return null;
        end $$`,
     );
     for (const table of ['card_resident', 'card', 'card_event']) {
       await sys.ownerSql(`create trigger ${tag}_${table} after insert on ${table} referencing new table as added for each statement execute function ${tag}_fn()`);
     }
+    // The card row of a later projection is an update (insert … on conflict do update).
+    await sys.ownerSql(`create trigger ${tag}_card_update after update on card referencing new table as added for each statement execute function ${tag}_fn()`);
   });
   afterAll(async () => {
     for (const table of ['card_resident', 'card', 'card_event']) await sys.ownerSql(`drop trigger if exists ${tag}_${table} on ${table}`);
+    await sys.ownerSql(`drop trigger if exists ${tag}_card_update on card`);
     await sys.ownerSql(`drop function if exists ${tag}_fn()`);
     await sys.ownerSql(`drop table if exists ${tag}`);
     await sys.stop();
@@ -69,5 +73,33 @@ describe('registration writes with few statements', () => {
     expect(state.map((r) => [r.card_id, r.state, r.seq, r.events, r.residents])).toEqual(
       cards.map((c) => c.cardId).sort().map((id) => [id, 'received', 1, 'registered', 1]),
     );
+  });
+
+  it("an action's projection that draws no number and releases no booking is one statement: the card row and its event", async () => {
+    const cards = Array.from({ length: 5 }, (_, i) => aCard({ cardId: `${prefix}${String(i).padStart(4, 'Y')}` }));
+    const res = await sys.http('POST', '/api/cards', { token: office, body: { cards } });
+    expect(res.status).toBe(200);
+    const [{ since }] = await sys.ownerSql<{ since: string }>(`select clock_timestamp()::text as since`);
+    for (const c of cards) {
+      const held = await sys.http('POST', `/api/cards/${c.cardId}/actions/pull_out`, { token: office, body: { reason: '区の指示' }, headers: { 'idempotency-key': safeRandomUUID() } });
+      expect([held.status, held.json.card?.state]).toEqual([200, 'on_hold']);
+    }
+    const writes = await sys.ownerSql<{ tbl: string; card: string; xid: string; at: string }>(
+      `select tbl, card, xid::text as xid, at::text as at from ${tag} where at > ?::timestamptz and card like ? order by at`,
+      [since, `${prefix}YYY%`],
+    );
+    for (const c of cards) {
+      const mine = writes.filter((w) => w.card === c.cardId);
+      const row = mine.filter((w) => w.tbl === 'card:update');
+      const event = mine.filter((w) => w.tbl === 'card_event');
+      // One update of the row and one insert of the pull_out event, by the same statement.
+      expect([row.length, event.length]).toEqual([1, 1]);
+      expect(`${event[0].xid}@${event[0].at}`).toBe(`${row[0].xid}@${row[0].at}`);
+    }
+    const events = await sys.sql<{ card_id: string; types: string }>(
+      `select card_id, string_agg(type, ',' order by seq) as types from card_event where card_id like ? group by card_id order by card_id`,
+      [`${prefix}YYY%`],
+    );
+    expect(events.map((e) => e.types)).toEqual(cards.map(() => 'registered,pull_out'));
   });
 });

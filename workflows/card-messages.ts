@@ -42,7 +42,22 @@ export interface CardWorkflowInput {
    * of being applied again (Temporal de-duplicates update ids only within one run).
    */
   applied?: AppliedRequest[];
+  /**
+   * Set by whoever starts a new card (`PATCHES_AT_START`): the patches checked at the start of a run
+   * whose new branch this card takes from its first run, declared here instead of recorded as a
+   * marker. Carried into later runs with the rest of the input.
+   */
+  patchesAtStart?: string[];
 }
+
+/**
+ * The patches checked at the start of a run (`bounded-projection`) that every card started now takes.
+ * A new card declares them in its input rather than through `patched()`: for a patch, Temporal records
+ * a marker *and* upserts the `TemporalChangeVersion` search attribute (a visibility write) in the
+ * card's first workflow task, about 1.5 ms of Temporal's CPU per registered card (README, Benchmark).
+ * Recorded histories carry no such input and call `patched()` as they did.
+ */
+export const PATCHES_AT_START: readonly string[] = ['bounded-projection'];
 
 /** A request the card applied: its update id (the caller's idempotency key), when, and its answer. */
 export interface AppliedRequest {

@@ -78,8 +78,10 @@ function rejected(r: Rejection, card: CardSnapshot): ApplicationFailure {
 }
 
 export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapshot> {
-  // Bounded projection retries; an action is recorded before the workflow takes its new state.
-  const safe = patched('bounded-projection');
+  // Bounded projection retries; an action is recorded before the workflow takes its new state. A
+  // card started with the patch in its input takes it without a marker (no history before it has
+  // that input, so each replays as it ran).
+  const safe = input.patchesAtStart?.includes('bounded-projection') === true || patched('bounded-projection');
   const { projectCard, claimBooking, reportStuck } = safe ? bounded : legacy;
   let policy = input.policy;
   let card: CardSnapshot;

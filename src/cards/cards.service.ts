@@ -13,7 +13,7 @@ import type { AuthUser } from '../auth/auth.types.js';
 import { AuthErrorCode, AuthException } from '../auth/auth.exception.js';
 import { CommonException, type FieldError } from '../common/errors.js';
 import type { CardWorkflowInput, CardActionResult } from '../../workflows/card-messages.js';
-import { cardActionUpdate, cardWorkflowId } from '../../workflows/card-messages.js';
+import { PATCHES_AT_START, cardActionUpdate, cardWorkflowId } from '../../workflows/card-messages.js';
 import type { cardWorkflow } from '../../workflows/card.workflow.js';
 import {
   ACTION_DEFINITIONS,
@@ -158,6 +158,7 @@ export class CardsService {
         },
         policy: this.ward.policy,
         actor: { userId: user.username, role, channel },
+        patchesAtStart: [...PATCHES_AT_START],
       };
       try {
         await this.client.workflow.start<typeof cardWorkflow>('cardWorkflow', {

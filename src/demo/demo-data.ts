@@ -15,7 +15,7 @@ import { loadAppConfig } from '../config/app-config.js';
 import { openOrm } from '../database/database.js';
 import { loadWardConfig } from '../config/ward-config.js';
 import type { StaffRole } from '../../workflows/card-state-machine.js';
-import { cardWorkflowId } from '../../workflows/card-messages.js';
+import { PATCHES_AT_START, cardWorkflowId } from '../../workflows/card-messages.js';
 import type { CardWorkflowInput } from '../../workflows/card-messages.js';
 import type { CardPolicy } from '../../workflows/card-timers.js';
 import { cardInputSchema } from '../cards/card.dto.js';
@@ -256,6 +256,7 @@ async function startFastCards(
         registration: { cardId: c.cardId, route: 'pickup', venueId: 'toyosu', hasPhone: Boolean(c.resident.phone) },
         policy: fastPolicy,
         actor: { userId: 'demo-loader', role: 'office', channel: 'cli' },
+        patchesAtStart: [...PATCHES_AT_START],
       };
       await client.workflow.start('cardWorkflow', { workflowId: cardWorkflowId(c.cardId), taskQueue: process.env.TEMPORAL_TASK_QUEUE ?? 'cards', args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
     }

@@ -65,6 +65,9 @@ function dryRunView(d: DryRun) {
   };
 }
 
+/** Who may import (the form, the runs' progress); the ward and the auditor read the runs and their checks. */
+const IMPORTERS: readonly string[] = ['office', 'admin'];
+
 @ApiExcludeController()
 @Controller('migration')
 export class MigrationPagesController {
@@ -130,14 +133,16 @@ export class MigrationPagesController {
       title: '前事業者からの移行',
       nav: 'migration',
       web: req.web,
-      runs: (await this.service.runs()).map((r) => ({ ...r, statusLabel: RUN_LABELS[r.status] })),
+      // The office imports; the ward (who signs the integrity check) and the auditor read the runs.
+      canImport: IMPORTERS.includes(req.web.user.role),
+      runs: (await this.service.runs()).map((r) => ({ ...r, statusLabel: RUN_LABELS[r.status], checked: r.status === 'done' })),
       maxMb: MAX_EXPORT_BYTES / 1024 / 1024,
       ...extra,
     });
   }
 
   @Get()
-  @Allow('office', 'admin')
+  @Allow('office', 'admin', 'ward', 'auditor')
   async form(@Req() req: WebRequest, @Res() res: Response) {
     await this.page(req, res, 200);
   }

@@ -18,7 +18,7 @@ import type { WardConfig } from '../config/ward-config.js';
 import { CardsRepository } from '../cards/cards.repository.js';
 import type { CardInput } from '../cards/card.dto.js';
 import type { EraTable } from '../printing/japanese-era.js';
-import { type CardWorkflowInput, cardWorkflowId } from '../../workflows/card-messages.js';
+import { type CardWorkflowInput, PATCHES_AT_START, cardWorkflowId } from '../../workflows/card-messages.js';
 import type { cardWorkflow } from '../../workflows/card.workflow.js';
 import type { Actor, ActorRole, Booking } from '../../workflows/card-state-machine.js';
 import { type GaijiTable, parseGaijiTable } from './gaiji.js';
@@ -416,6 +416,7 @@ export class MigrationService {
         registration: { cardId: r.cardId, route: r.route, venueId: r.venueId, hasPhone: Boolean(r.resident.phone), expiresOn: r.dates.expiresOn },
         policy: this.deps.ward.policy,
         actor,
+        patchesAtStart: [...PATCHES_AT_START],
         migrated: {
           vendor: p.mapping.vendor,
           row: r.row,

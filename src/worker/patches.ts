@@ -1,7 +1,7 @@
 /**
  * Whether a workflow patch may be deprecated (`deprecatePatch`): no running card may still take the
  * code path from before it. A running run "predates" a patch when its history holds no marker for
- * it and it started before the patch was deployed (`since`); without `since`, every run without the
+ * it, its input does not declare it (`patchesAtStart`), and it started before the patch was deployed (`since`); without `since`, every run without the
  * marker counts (right for patches checked at the start of a run, such as `bounded-projection`).
  * Reads every running card's history: an operator's command, run before a release, not a hot path.
  */
@@ -19,9 +19,15 @@ export interface PatchStatus {
   predating: { workflowId: string; runId: string; startedAt: string }[];
 }
 
-/** The patch ids whose markers a history holds. */
+/**
+ * The patch ids a history's run takes: those whose markers it holds, and those its input declares
+ * (`patchesAtStart`: a new card takes a patch checked at the start of a run without a marker).
+ */
 export function patchesIn(history: temporal.api.history.v1.IHistory): Set<string> {
   const ids = new Set<string>();
+  const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  const declared = input ? defaultPayloadConverter.fromPayload<{ patchesAtStart?: unknown }>(input)?.patchesAtStart : undefined;
+  if (Array.isArray(declared)) for (const id of declared) if (typeof id === 'string') ids.add(id);
   for (const e of history.events ?? []) {
     const m = e.markerRecordedEventAttributes;
     if (m?.markerName !== 'core_patch') continue;
