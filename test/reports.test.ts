@@ -72,7 +72,10 @@ describe('reports: monthly plan, monthly results, staffing forecast, hand-over l
     ]);
 
   beforeAll(async () => {
+    // The hand-over list's PDF in parts of 10 cards (this file's app only; 2,000 by default).
+    process.env.HANDOVER_PDF_PART_ROWS = '10';
     sys = await TestSystem.start();
+    delete process.env.HANDOVER_PDF_PART_ROWS;
     browser = await launchBrowser();
     // June 2012 at 豊洲: C1 received in June, notice in 3 days, issued on the 12th; C2 received on
     // 1 May, notice after 34 days, returned, re-noticed, discarded; C3 notice after 13 days 23 hours,
@@ -123,7 +126,9 @@ describe('reports: monthly plan, monthly results, staffing forecast, hand-over l
     await visit('V5', 'toyosu', '2012-04-17', 'ward_approved');
 
     const office = await sys.token('office');
-    expect((await sys.http('POST', '/api/cards', { token: office, body: { cards: [live, liveExpress] } })).status).toBe(200);
+    // With 20 more open cards the hand-over list's PDF has parts even when this file runs alone.
+    const more = Array.from({ length: 20 }, () => aCard());
+    expect((await sys.http('POST', '/api/cards', { token: office, body: { cards: [live, liveExpress, ...more] } })).status).toBe(200);
     officeUser = await sys.webUser('office');
     context = await browser.newContext({ locale: 'ja-JP' });
     page = await context.newPage();
@@ -286,6 +291,28 @@ describe('reports: monthly plan, monthly results, staffing forecast, hand-over l
     expect([...read.card_ids].sort()).toEqual([...shown].sort());
     if (list.rows.length <= 500) expect(shown).toContain(live.cardId);
     await expect(page.locator('main').textContent()).resolves.not.toContain('引継 一郎');
+
+    // The PDF in parts (10 cards each here): the page links every part; a part holds its own cards,
+    // in the list's order, and says which part of how many it is.
+    const parts = await page.locator('#handover-parts a').evaluateAll((as) => as.map((a) => a.getAttribute('href')!));
+    expect(parts.length).toBeGreaterThanOrEqual(Math.ceil(Math.min(before, after) / 10));
+    expect(parts[1]).toBe('/reports/handover?format=pdf&part=2');
+    const listed = async () => (await csv('/reports/handover?format=csv')).rows.slice(10, 20).map((r) => r[0]);
+    const around = [await listed()];
+    const second = await pdf(parts[1]);
+    around.push(await listed());
+    second.has(`第2部（全`);
+    second.has('カード別の11〜20枚目');
+    // The 11th to 20th cards of the list (those that held their place while other files add cards).
+    const steady = around[0].filter((cardId) => around[1].includes(cardId));
+    expect(steady.filter((cardId) => !second.text.includes(cardId))).toEqual([]);
+    expect(around[0].filter((cardId) => second.text.includes(cardId)).length).toBeGreaterThan(0);
+    const none = await get('/reports/handover?format=pdf&part=10000');
+    expect(none.status).toBe(404);
+    expect(none.body.toString()).toContain('その分冊はありません');
+    const zero = await get('/reports/handover?format=pdf&part=0');
+    expect(zero.status).toBe(400);
+    expect(zero.body.toString()).toContain('分冊の番号は1以上の整数で指定してください。');
   });
 
   it('the pages in Chromium: linked from the dashboard, the month picker, the tables; a bad month answered in Japanese', async () => {

@@ -47,6 +47,8 @@ const schema = z.object({
   REGISTRATION_WAIT_SECONDS: z.coerce.number().int().min(0).max(120).default(60),
   /** How long an action waits for its card's answer before 503 (the Update may still be applied; a retry with the same key gets its answer). */
   ACTION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(30_000),
+  /** Cards per part of the hand-over list's PDF (`/reports/handover`): 17,000 cards in one PDF took about 3 minutes. */
+  HANDOVER_PDF_PART_ROWS: z.coerce.number().int().min(10).max(20_000).default(2_000),
 });
 
 export type AppConfig = z.infer<typeof schema> & {

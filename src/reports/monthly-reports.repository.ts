@@ -147,15 +147,15 @@ export class MonthlyReportsRepository {
   }
 
   /** Every open card in scope (the hand-over list), by venue, state and receipt. */
-  openCards(scope: VenueScope, opts: { limit?: number; venueId?: string } = {}): Promise<OpenCardRow[]> {
-    const { limit, venueId } = opts;
+  openCards(scope: VenueScope, opts: { limit?: number; offset?: number; venueId?: string } = {}): Promise<OpenCardRow[]> {
+    const { limit, offset, venueId } = opts;
     const v = scope.sql('c.venue_id');
     return this.run(
       `select c.card_id, c.route, c.state, c.venue_id, c.late, c.proposal_kinds, c.received_at, c.updated_at, c.booking_number, b.starts_at
        from card c left join booking b on b.booking_number = c.booking_number and b.status = 'booked'
        where c.state not in (${list(TERMINAL_STATES)}) and ${v.sql}${venueId ? ' and c.venue_id = ?' : ''}
-       order by c.venue_id nulls last, c.route, c.state, c.received_at, c.card_id${limit ? ' limit ?' : ''}`,
-      [...v.params, ...(venueId ? [venueId] : []), ...(limit ? [limit] : [])],
+       order by c.venue_id nulls last, c.route, c.state, c.received_at, c.card_id${limit ? ' limit ?' : ''}${offset ? ' offset ?' : ''}`,
+      [...v.params, ...(venueId ? [venueId] : []), ...(limit ? [limit] : []), ...(offset ? [offset] : [])],
     );
   }
 

@@ -445,10 +445,16 @@ export class MonthlyReportsService {
 
   // ---------------------------------------------------------------- hand-over of unfinished work (R-9.3)
 
-  /** Every open card (the page: the first HANDOVER_PAGE_ROWS; CSV and PDF: all). No resident data. */
-  async handover(scope: VenueScope, opts: { limit?: number; venueId?: string } = {}): Promise<BuiltReport & { total: number }> {
-    const [rows, groups] = await Promise.all([this.repo.openCards(scope, opts), this.repo.openByRouteState(scope, opts.venueId)]);
+  /**
+   * Every open card (the page: the first HANDOVER_PAGE_ROWS; CSV: all; PDF: all, or one part of
+   * `part.rows` cards, the n-th in the list's order). No resident data.
+   */
+  async handover(scope: VenueScope, opts: { limit?: number; venueId?: string; part?: { n: number; rows: number } } = {}): Promise<BuiltReport & { total: number }> {
+    const { part } = opts;
+    const page = part ? { limit: part.rows, offset: (part.n - 1) * part.rows } : { limit: opts.limit };
+    const [rows, groups] = await Promise.all([this.repo.openCards(scope, { ...page, venueId: opts.venueId }), this.repo.openByRouteState(scope, opts.venueId)]);
     const total = groups.reduce((a, g) => a + g.n, 0);
+    const parts = part ? Math.max(1, Math.ceil(total / part.rows)) : 1;
     const venueName = (id: string | null) => this.ward.venues.find((v) => v.id === id)?.name ?? '未割当';
     const stepCache = new Map<string, string>();
     const stepOf = (r: OpenCardRow) => {
@@ -479,7 +485,12 @@ export class MonthlyReportsService {
     const doc = reportDocument({
       title: REPORT_TITLES.handover,
       subtitle: `${this.eras.format(tokyoDate())}時点`,
-      meta: [...(opts.venueId ? [{ label: '会場', value: venueName(opts.venueId) }] : []), { label: '未了のカード', value: `${total.toLocaleString('ja-JP')}枚` }, this.createdMeta()],
+      meta: [
+        ...(opts.venueId ? [{ label: '会場', value: venueName(opts.venueId) }] : []),
+        { label: '未了のカード', value: `${total.toLocaleString('ja-JP')}枚` },
+        ...(part ? [{ label: '分冊', value: `第${part.n}部（全${parts}部、カード別の${((part.n - 1) * part.rows + 1).toLocaleString('ja-JP')}〜${((part.n - 1) * part.rows + rows.length).toLocaleString('ja-JP')}枚目）` }] : []),
+        this.createdMeta(),
+      ],
       sections: [
         {
           heading: '交付方式・状態・提案別',
@@ -502,7 +513,7 @@ export class MonthlyReportsService {
       signatures: ['区の受領者', '受託者　業務責任者'],
     });
     const today = tokyoDate().replace(/-/g, '');
-    const part = opts.venueId ? `-${opts.venueId}` : '';
-    return { kind: 'handover', doc, csv: { header, rows: csvRows }, fileName: { ascii: `handover${part}-${today}`, utf8: `未了業務引継一覧${part}-${today}` }, cardIds: rows.map((r) => r.card_id), charts: [], total };
+    const suffix = `${opts.venueId ? `-${opts.venueId}` : ''}${part ? `-part${part.n}of${parts}` : ''}`;
+    return { kind: 'handover', doc, csv: { header, rows: csvRows }, fileName: { ascii: `handover${suffix}-${today}`, utf8: `未了業務引継一覧${suffix}-${today}` }, cardIds: rows.map((r) => r.card_id), charts: [], total };
   }
 }

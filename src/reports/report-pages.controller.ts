@@ -21,7 +21,8 @@ import type { WebSessionContext } from '../auth/web-auth.service.js';
 import { VenueScope } from '../cards/venue-scope.js';
 import { contentDisposition } from '../cards/card-export.service.js';
 import { csvOptions } from '../common/csv-cell.js';
-import { WARD_CONFIG, type WardConfig } from '../config/config.module.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG, WARD_CONFIG, type WardConfig } from '../config/config.module.js';
 import { renderReportPdf } from '../printing/report-pdf.js';
 import { HANDOVER_PAGE_ROWS, MonthlyReportsService, REPORT_KINDS, REPORT_TITLES, monthSchema, type BuiltReport, type ReportKind } from './monthly-reports.service.js';
 
@@ -36,6 +37,7 @@ export class ReportPagesController {
     private readonly reports: MonthlyReportsService,
     private readonly accessLog: AccessLogService,
     @Inject(WARD_CONFIG) private readonly ward: WardConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   private readonly querySchema = () =>
@@ -44,6 +46,8 @@ export class ReportPagesController {
       format: z.enum(['html', 'csv', 'pdf'], { error: '出力形式は画面・CSV・PDFのいずれかを選んでください。' }).optional(),
       /** The hand-over list of one venue (empty: every venue). */
       venue: z.union([z.literal(''), z.enum(this.ward.venues.map((v) => v.id) as [string, ...string[]])], { error: '会場を一覧から選んでください。' }).optional(),
+      /** One part of the hand-over list's PDF (HANDOVER_PDF_PART_ROWS cards each). */
+      part: z.coerce.number({ error: '分冊の番号は1以上の整数で指定してください。' }).int({ error: '分冊の番号は1以上の整数で指定してください。' }).min(1, { error: '分冊の番号は1以上の整数で指定してください。' }).max(10_000, { error: '分冊の番号が大きすぎます。' }).optional(),
     });
 
   @Get()
@@ -96,7 +100,15 @@ export class ReportPagesController {
           ? await this.reports.results(month)
           : k === 'staffing'
             ? await this.reports.staffing(month)
-            : await this.reports.handover(scope, { limit: format === 'html' ? HANDOVER_PAGE_ROWS : undefined, venueId: parsed.data.venue || undefined });
+            : await this.reports.handover(scope, {
+                limit: format === 'html' ? HANDOVER_PAGE_ROWS : undefined,
+                venueId: parsed.data.venue || undefined,
+                part: format === 'pdf' && parsed.data.part ? { n: parsed.data.part, rows: this.config.HANDOVER_PDF_PART_ROWS } : undefined,
+              });
+    if (k === 'handover' && parsed.data.part && format === 'pdf' && built.cardIds.length === 0) {
+      res.status(404).render('error', { title: 'ページが見つかりません', web: req.web, status: 404, code: 'NOT_FOUND', messages: ['その分冊はありません。一覧のページから分冊を選んでください。'], back: '/reports/handover' });
+      return;
+    }
     if (built.cardIds.length > 0) {
       await this.accessLog.record({
         user: req.web.user,
@@ -139,10 +151,18 @@ export class ReportPagesController {
       doc: built.doc,
       csvUrl: `/reports/${k}${q}format=csv`,
       pdfUrl: `/reports/${k}${q}format=pdf`,
-      handover:
-        k === 'handover'
-          ? { shown: built.cardIds.length, total: built.total ?? 0, more: (built.total ?? 0) > built.cardIds.length }
-          : undefined,
+      handover: k === 'handover' ? this.handoverView(built.cardIds.length, built.total ?? 0, q) : undefined,
     });
+  }
+
+  /** What the hand-over page says of its cards, and the PDF's parts when there is more than one. */
+  private handoverView(shown: number, total: number, q: string) {
+    const rows = this.config.HANDOVER_PDF_PART_ROWS;
+    const count = Math.ceil(total / rows);
+    const parts =
+      count > 1
+        ? Array.from({ length: count }, (_, i) => ({ n: i + 1, from: i * rows + 1, to: Math.min(total, (i + 1) * rows), url: `/reports/handover${q}format=pdf&part=${i + 1}` }))
+        : undefined;
+    return { shown, total, more: total > shown, parts };
   }
 }
