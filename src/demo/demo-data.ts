@@ -22,6 +22,9 @@ import { cardInputSchema } from '../cards/card.dto.js';
 import { addBusinessDays, tokyoDate } from '../calendar/business-days.js';
 import { CardsRepository } from '../cards/cards.repository.js';
 import { loadDemoResidents } from '../resident/demo-residents.js';
+import { TasksRepository } from '../tasks/tasks.repository.js';
+import { CardStorageRepository } from '../venues/card-storage.repository.js';
+import { ReconciliationRepository, shelfScanEffects } from '../venues/reconciliation.repository.js';
 
 export interface DemoUser {
   user: string;
@@ -300,7 +303,31 @@ async function venueDeskDemo(databaseUrl: string, venues: readonly { id: string 
         }
       }
     }
+    await reconciliationDemo(orm);
   } finally {
     await orm.close();
+  }
+}
+
+/**
+ * An open shelf reconciliation at 江東区役所 (`/venues/kuyakusho/reconciliation`, as demo-venue):
+ * three cards found on their shelves, one of 豊洲's found here (a transfer task for the office), one
+ * number the data does not know; the venue's other cards show as missing until scanned or closed.
+ */
+async function reconciliationDemo(orm: Awaited<ReturnType<typeof openOrm>>): Promise<void> {
+  const ward = loadWardConfig();
+  const repo = new ReconciliationRepository(orm.em);
+  const { session, created } = await repo.open('kuyakusho', 'demo-venue');
+  if (!created) return;
+  const em = orm.em.fork();
+  const found = await em.execute<{ card_id: string; place: string }[]>(
+    `select c.card_id, s.place from card c join card_storage s on s.card_id = c.card_id
+      where c.venue_id = 'kuyakusho' and c.card_id like 'D%' and c.state in ('at_venue', 'notice_mailed') order by c.card_id limit 3`,
+  );
+  const [elsewhere] = await em.execute<{ card_id: string }[]>(`select card_id from card where venue_id = 'toyosu' and card_id like 'D%' and state = 'at_venue' order by card_id limit 1`);
+  const scans = [...found.map((c) => ({ scanned: c.card_id, place: c.place })), ...(elsewhere ? [{ scanned: elsewhere.card_id, place: '棚A-1' }] : []), { scanned: 'D0099999', place: '棚A-1' }];
+  const deps = { tasks: new TasksRepository(orm.em), storage: new CardStorageRepository(orm.em), venueName: (id: string | null) => ward.venues.find((v) => v.id === id)?.name ?? id ?? '' };
+  for (const s of scans) {
+    await repo.scan(session, s, 'demo-venue', shelfScanEffects(deps, { sessionId: session.id, venueId: 'kuyakusho', place: s.place, userName: 'demo-venue' }));
   }
 }

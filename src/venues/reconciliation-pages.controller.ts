@@ -31,7 +31,7 @@ import { FormErrorRenderers, errorsByField } from '../web/form-errors.js';
 import type { PageError } from '../web/messages.js';
 import { STATE_LABELS, type CardStateName } from '../../workflows/card-state-machine.js';
 import { CardStorageRepository } from './card-storage.repository.js';
-import { ReconciliationRepository, closedError, type ReconciliationSession, type ReportOutcome, type ScanRecord } from './reconciliation.repository.js';
+import { ReconciliationRepository, closedError, shelfScanEffects, type ReconciliationSession, type ReportOutcome, type ScanRecord } from './reconciliation.repository.js';
 import { VenueDeskRepository } from './venue-desk.repository.js';
 import { VENUE_ID } from './venue-pages.controller.js';
 import { VenuesErrorCode, VenuesException } from './venues.exception.js';
@@ -238,13 +238,12 @@ export class ReconciliationPagesController {
     const s = await this.session(venue.id, sessionId);
     const input = parseOrThrow(scanSchema, body);
     const user = req.web.user.username;
-    const result = await this.repo.scan(s, { scanned: input.number, place: input.place }, user, {
-      openTransfer: async (card) => {
-        const note = `棚の照合（照合 ${s.id}）で${venue.name}の棚（${input.place}）から見つかりました。データ上の保管会場は${this.venueName(card.venueId)}です。${this.venueName(card.venueId)}へ移送するか、データを直してください。`;
-        return (await this.tasks.open({ kind: 'transfer', cardId: card.cardId, venueId: null, note: note.slice(0, 2000), createdBy: user })).id;
-      },
-      setPlace: (cardId) => this.storage.set(cardId, venue.id, input.place, user),
-    });
+    const result = await this.repo.scan(
+      s,
+      { scanned: input.number, place: input.place },
+      user,
+      shelfScanEffects({ tasks: this.tasks, storage: this.storage, venueName: (id) => this.venueName(id) }, { sessionId: s.id, venueId: venue.id, place: input.place, userName: user }),
+    );
     const cardIds = result.scan.cardId ? [result.scan.cardId] : [];
     await this.log(req, result.duplicate ? 'read' : 'change', cardIds, `reconciliation scan ${s.id} ${venue.id}: ${result.duplicate ? 'repeat' : result.scan.outcome}`);
     const back = new URLSearchParams({ [result.duplicate ? 'dup' : 'scan']: result.scan.id, place: input.place });

@@ -16,6 +16,8 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { VenueScope } from '../cards/venue-scope.js';
 import type { CardStateName } from '../../workflows/card-state-machine.js';
+import type { TasksRepository } from '../tasks/tasks.repository.js';
+import type { CardStorageRepository } from './card-storage.repository.js';
 import { KEPT_STATES } from './venue-desk.repository.js';
 import { VenuesErrorCode, VenuesException } from './venues.exception.js';
 
@@ -100,6 +102,26 @@ const KEPT_SQL = `(c.state in (${KEPT_STATES.map(() => '?').join(', ')}) or (c.s
 
 export const closedError = (id: string) =>
   new VenuesException(VenuesErrorCode.RECONCILIATION_CLOSED, 'この照合はすでに終了しています。終了した照合は変更できません（記録はレポートで確かめられます）。続けるときは新しい照合を始めてください。', { session: id });
+
+/** What a scan does besides its own row: `ReconciliationRepository.scan`'s `effects`. */
+export type ScanEffects = Parameters<ReconciliationRepository['scan']>[3];
+
+/**
+ * The effects of scans at a venue's shelf (the page's, and the demo's): a card of another venue
+ * opens a transfer task for the office, saying where it was found; a found card gets its storage place.
+ */
+export function shelfScanEffects(
+  deps: { tasks: TasksRepository; storage: CardStorageRepository; venueName: (id: string | null) => string },
+  at: { sessionId: string; venueId: string; place: string; userName: string },
+): ScanEffects {
+  return {
+    openTransfer: async (card) => {
+      const note = `棚の照合（照合 ${at.sessionId}）で${deps.venueName(at.venueId)}の棚（${at.place}）から見つかりました。データ上の保管会場は${deps.venueName(card.venueId)}です。${deps.venueName(card.venueId)}へ移送するか、データを直してください。`;
+      return (await deps.tasks.open({ kind: 'transfer', cardId: card.cardId, venueId: null, note: note.slice(0, 2000), createdBy: at.userName })).id;
+    },
+    setPlace: (cardId) => deps.storage.set(cardId, at.venueId, at.place, at.userName),
+  };
+}
 
 @Injectable()
 export class ReconciliationRepository {
