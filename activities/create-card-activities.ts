@@ -45,6 +45,12 @@ async function giveBack(tx: SqlRunner, b: { venue_id: string; starts_at: Date })
   await tx.execute(`update slot set booked = greatest(booked - 1, 0), updated_at = now() where venue_id = ? and starts_at = ?`, [b.venue_id, b.starts_at]);
 }
 
+/** A booking of the card that holds a place: `booked`, or `changing` while a change is recorded. */
+type OpenBooking = { id: string; status: string; venue_id: string; starts_at: Date };
+
+/** All is in order when the card's open bookings are none, or the one `booked` row it holds. */
+const inOrder = (card: CardSnapshot, rows: OpenBooking[]) => rows.length === 0 || (rows.length === 1 && rows[0].status === 'booked' && holds(card, rows[0]));
+
 /**
  * Makes the booking table say what the card says, in the projection's transaction: the booking the
  * card holds is the one `booked` row; a booking a change replaced (`changing`, its place still held)
@@ -52,12 +58,6 @@ async function giveBack(tx: SqlRunner, b: { venue_id: string; starts_at: Date })
  * (the card still holds it), and then the claim that change made is voided. One query when nothing
  * is to do.
  */
-/** A booking of the card that holds a place: `booked`, or `changing` while a change is recorded. */
-type OpenBooking = { id: string; status: string; venue_id: string; starts_at: Date };
-
-/** All is in order when the card's open bookings are none, or the one `booked` row it holds. */
-const inOrder = (card: CardSnapshot, rows: OpenBooking[]) => rows.length === 0 || (rows.length === 1 && rows[0].status === 'booked' && holds(card, rows[0]));
-
 async function reconcileBookings(tx: SqlRunner, card: CardSnapshot): Promise<void> {
   const rows = await tx.execute<OpenBooking[]>(
     `select id, status, venue_id, starts_at from booking where card_id = ? and status in ('booked', 'changing') order by id`,
