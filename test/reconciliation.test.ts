@@ -64,6 +64,9 @@ describe('shelf reconciliation in Chromium', () => {
 
   /** What a USB scanner does: types into the focused field (the number field has autofocus) and presses Enter. */
   const scanWithScanner = async (number: string, shows: string | RegExp) => {
+    // The field takes the focus when the page has loaded (autofocus): a scanner typing before that
+    // (a loaded machine) would lose its first characters.
+    await page.waitForFunction("document.activeElement !== null && document.activeElement.id === 'number'");
     await page.keyboard.type(number);
     await page.keyboard.press('Enter');
     // Waits for the page after the redirect to show this outcome (a wrong outcome times out here).
