@@ -2,9 +2,13 @@
  * Starts the real parts every test file shares: an embedded PostgreSQL (throw-away, fsync off) with
  * the migrations applied, and the Temporal dev server in memory. Test files read their addresses
  * from the environment; each file uses its own task queue so that files never steal each other's work.
+ * The ward calendar's slots are generated once, here: an API that generated them at its start (as it
+ * does outside tests) would close, as outside the day's hours, the slots of today that another file
+ * running at the same time made for its no-show and walk-in stories.
  * Plain ESM over the SWC build in dist/ (`npm test` builds it first): Jest loads this file outside
  * its module system.
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +28,8 @@ export default async function globalSetup() {
   ]);
   // Migrations as the owner; the tests, like the application, connect as the role `cards_app`.
   await migrate(pg.url);
+  execFileSync(process.execPath, ['dist/src/cli.js', 'slots', 'generate'], { env: { ...process.env, DATABASE_URL: pg.appUrl }, stdio: ['ignore', 'ignore', 'inherit'] });
+  process.env.SLOT_GENERATION_MINUTES = '0';
   const bundlePath = join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
   process.env.DATABASE_URL = pg.appUrl;

@@ -177,6 +177,32 @@ describe('slots', () => {
     await expect(promisify(execFile)(process.execPath, ['dist/src/cli.js', 'slots', 'generate', '--from', next, '--to', '2099-01-01'], { env: process.env })).rejects.toThrow(/at most 400 days/);
   });
 
+  it('the API generates at its start and then every SLOT_GENERATION_MINUTES; 0 leaves it to another process', async () => {
+    // A calendar without venues: a real generation over the horizon that touches no slot of other files.
+    const noVenues = new WardCalendar({ ...special, venues: {} }, []);
+    class Counted extends SlotsService {
+      runs = 0;
+      override async generate(opts?: Parameters<SlotsService['generate']>[0]) {
+        this.runs++;
+        return super.generate(opts);
+      }
+      get interval() {
+        return (this as unknown as { timer?: NodeJS.Timeout & { _idleTimeout?: number } }).timer;
+      }
+    }
+    const hourly = new Counted(noVenues, repo, { SLOT_GENERATION_MINUTES: 60 });
+    await hourly.onApplicationBootstrap();
+    expect([hourly.runs, hourly.interval?.hasRef(), hourly.interval?._idleTimeout]).toEqual([1, false, 3_600_000]);
+    hourly.onApplicationShutdown();
+    const none = new Counted(noVenues, repo, { SLOT_GENERATION_MINUTES: 0 });
+    await none.onApplicationBootstrap();
+    expect([none.runs, none.interval]).toEqual([0, undefined]);
+    // The CLI's service (no process configuration) never generates on its own either.
+    const cli = new Counted(noVenues, repo);
+    await cli.onApplicationBootstrap();
+    expect(cli.runs).toBe(0);
+  });
+
   it('GET /api/venues/{venueId}/slots answers a bounded range and refuses the rest', async () => {
     const token = await sys.token('callcenter');
     const ok = await sys.http('GET', `/api/venues/kuyakusho/slots?from=${day(2)}&to=${day(2)}`, { token });

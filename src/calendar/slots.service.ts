@@ -1,14 +1,15 @@
 /**
  * Slots (issue 9, item 2): generated from the ward calendar over a rolling horizon, idempotently
- * (`insert … on conflict do nothing`), at API start, every hour in the API process and by
- * `npm run cli -- slots generate`; the office's changes to a day's capacity, a slot's capacity and a
+ * (`insert … on conflict do nothing`), at API start, every hour in the API process
+ * (`SLOT_GENERATION_MINUTES`; 0 turns both off) and by `npm run cli -- slots generate`; the office's changes to a day's capacity, a slot's capacity and a
  * day's opening; over-capacity slots and the bookings to move.
  *
  * A lowered capacity never drops a booking: the slot shows more booked than its capacity (over
  * capacity, on the office's list) and takes no new booking. A day closed after bookings were made
  * closes its slots (`open = false`) and its bookings are listed to move.
  */
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/config.module.js';
 import { addDays, tokyoDate } from './business-days.js';
 import { type DayOpening, type DayOverride, type SlotWindow, dayOpening, slotWindows } from './slot-windows.js';
 import { type BookingToMove, type SlotView, SlotsRepository } from './slots.repository.js';
@@ -35,8 +36,6 @@ export interface DayView {
   free: number;
 }
 
-/** Minutes between the API process's generations. */
-export const GENERATION_INTERVAL_MS = 60 * 60_000;
 
 @Injectable()
 export class SlotsService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -46,12 +45,16 @@ export class SlotsService implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     @Inject(WardCalendar) private readonly calendar: WardCalendar,
     private readonly repo: SlotsRepository,
+    /** Only `SLOT_GENERATION_MINUTES`; without it (the CLI), the process does not generate on its own. */
+    @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<AppConfig, 'SLOT_GENERATION_MINUTES'>,
   ) {}
 
-  /** At API start (awaited, so `npm start`'s demo finds slots), then every hour. */
+  /** At API start (awaited, so `npm start`'s demo finds slots), then every `SLOT_GENERATION_MINUTES` (60). */
   async onApplicationBootstrap(): Promise<void> {
+    const minutes = this.config?.SLOT_GENERATION_MINUTES ?? 0;
+    if (minutes === 0) return;
     await this.generateLogged();
-    this.timer = setInterval(() => void this.generateLogged(), GENERATION_INTERVAL_MS);
+    this.timer = setInterval(() => void this.generateLogged(), minutes * 60_000);
     this.timer.unref();
   }
 

@@ -49,6 +49,12 @@ const schema = z.object({
   ACTION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(30_000),
   /** Cards per part of the hand-over list's PDF (`/reports/handover`): 17,000 cards in one PDF took about 3 minutes. */
   HANDOVER_PDF_PART_ROWS: z.coerce.number().int().min(10).max(20_000).default(2_000),
+  /**
+   * Minutes between the API process's slot generations (the first at its start). 0: none in this
+   * process, for a second API process of a deployment, or processes sharing a database whose
+   * calendar is generated elsewhere (`npm run cli -- slots generate`; the tests generate once).
+   */
+  SLOT_GENERATION_MINUTES: z.coerce.number().int().min(0).max(1440).default(60),
 });
 
 export type AppConfig = z.infer<typeof schema> & {
