@@ -4,9 +4,10 @@
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
-import type { Booking, CardEvent, CardSnapshot } from '../workflows/card-state-machine.js';
+import type { Booking, CardSnapshot } from '../workflows/card-state-machine.js';
 import type { CardActivities, ClaimBookingInput, ProjectCardInput, ReportStuckInput } from './card.activities.js';
 import { assignBookingNumber, type SqlRunner } from '../src/booking/booking-number.js';
+import { cardValues, eventValues, insertEventsSql, upsertCardSql } from '../src/cards/card-projection-sql.js';
 
 /** What happens to a booking when the card lets go of it, by the action that did so. */
 const RELEASED_AS: Record<string, string> = {
@@ -107,48 +108,6 @@ async function refusing<T>(what: string, fn: () => Promise<T>): Promise<T> {
     throw ApplicationFailure.create({ type: 'DATABASE_ERROR', message: `the ${what} failed${state ? ` (SQLSTATE ${state})` : ''}` });
   }
 }
-
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
-
-/**
- * The card row's upsert; `bookingNumber` is the SQL that gives its booking number. The row only
- * moves forward: a late retry of an older projection changes nothing. Parameters: `cardValues`,
- * the booking number's, then the snapshot.
- */
-const upsertCardSql = (bookingNumber: string) =>
-  `insert into card (card_id, route, state, seq, venue_id, late, proposal_kinds, received_at, notice_mailed_at,
-     renoticed_at, issued_at, closed_at, expires_on, booking_number, snapshot, updated_at)
-   values (?, ?, ?, ?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ?, ${bookingNumber}, ?::jsonb, now())
-   on conflict (card_id) do update set route = excluded.route, state = excluded.state, seq = excluded.seq,
-     venue_id = excluded.venue_id, late = excluded.late, proposal_kinds = excluded.proposal_kinds,
-     notice_mailed_at = excluded.notice_mailed_at, renoticed_at = excluded.renoticed_at,
-     issued_at = excluded.issued_at, closed_at = excluded.closed_at, expires_on = excluded.expires_on,
-     booking_number = excluded.booking_number, snapshot = excluded.snapshot, updated_at = now()
-   where card.seq < excluded.seq`;
-
-const cardValues = (card: CardSnapshot): unknown[] => [
-  card.cardId,
-  card.route,
-  card.state,
-  card.seq,
-  card.venueId ?? null,
-  card.late,
-  `{${card.proposals.map((p) => p.kind).join(',')}}`,
-  iso(card.receivedAt),
-  iso(card.noticeMailedAt),
-  iso(card.renoticedAt),
-  iso(card.issuedAt),
-  iso(card.closedAt),
-  card.expiresOn ?? null,
-];
-
-/** The events' insert, idempotent on (card, seq): retries and replays never duplicate. */
-const insertEventsSql = (n: number) =>
-  `insert into card_event (card_id, seq, type, from_state, to_state, at, actor_user, actor_role, channel, reason, data)
-   values ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ')} on conflict (card_id, seq) do nothing`;
-
-const eventValues = (cardId: string, events: CardEvent[]): unknown[] =>
-  events.flatMap((e) => [cardId, e.seq, e.type, e.fromState, e.toState, iso(e.at), e.actor.userId, e.actor.role, e.actor.channel, e.reason ?? null, e.data ? JSON.stringify(e.data) : null]);
 
 export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
   return {

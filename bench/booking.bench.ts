@@ -162,7 +162,7 @@ async function startStack(): Promise<Stack> {
   say('bundling the card workflows and the no-op workflow');
   const [cardWorker, noopWorker] = await Promise.all([
     // No workflowBundlePath: the worker bundles at start, as the worker process does.
-    createCardWorker({ connection: workerConnection, namespace: 'default', taskQueue: cardQueue, orm: workerOrm }),
+    createCardWorker({ connection: workerConnection, namespace: 'default', taskQueue: cardQueue, orm: workerOrm, databaseUrl: pg.url }),
     Worker.create({ connection: workerConnection, namespace: 'default', taskQueue: noopQueue, workflowsPath: noopWorkflowPath() }),
   ]);
   for (const [name, worker] of [['card worker', cardWorker], ['no-op worker', noopWorker]] as const) {

@@ -76,7 +76,7 @@ async function startStack(): Promise<Stack> {
   cleanups.push({ name: 'ORM', run: () => orm.close() });
   const workerConnection = await NativeConnection.connect({ address: tmp.address });
   cleanups.push({ name: 'worker connection', run: () => workerConnection.close() });
-  const worker = await createCardWorker({ connection: workerConnection, namespace: 'default', taskQueue, orm });
+  const worker = await createCardWorker({ connection: workerConnection, namespace: 'default', taskQueue, orm, databaseUrl: pg.url });
   const running = worker.run();
   cleanups.push({
     name: 'worker',

@@ -162,6 +162,8 @@ describe('card workflow with short timers', () => {
 
   it('starts a new card with the start-of-run patch in its input: no marker, no search-attribute upsert, and its history replays', async () => {
     const cardId = await register();
+    // Registered through the API: its first projection in the registration's statement (`projectedAt`).
+    recorded['registered-projected-at-start'] = cardId;
     await eventually(() => row(cardId));
     await ok(cardId, office, 'inspect');
     const history = await sys.client.workflow.getHandle(cardWorkflowId(cardId)).fetchHistory();

@@ -1,10 +1,16 @@
 /**
- * A registration's round trips to PostgreSQL: the residents of a batch are written by one statement,
- * and each card's first projection (its row and its `registered` event) by one statement, so a batch
- * of n cards costs 1 + n writes; and what they write is still right. Statement-level triggers (with
+ * A registration's round trips to PostgreSQL: one statement writes a batch's residents and each
+ * card's first projection (its row and its `registered` event), and the workflows' first tasks write
+ * nothing more (they start from the same state); and what they write is still right. Statement-level triggers (with
  * transition tables) installed for the test record which statement wrote which rows.
  */
 import { safeRandomUUID } from '../src/common/my-number.js';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { cardInputSchema } from '../src/cards/card.dto.js';
+import { CardsRepository } from '../src/cards/cards.repository.js';
+import { CardsService } from '../src/cards/cards.service.js';
+import { cardStarterOf } from '../src/worker/card-worker.js';
+import { cardQuery, cardWorkflowId } from '../workflows/card-messages.js';
 import { TestSystem, aCard, eventually } from './support/test-system.js';
 
 describe('registration writes with few statements', () => {
@@ -41,38 +47,97 @@ describe('registration writes with few statements', () => {
     await sys.stop();
   });
 
-  it('a batch of 50: one statement writes the residents, one statement per card its row and its first event', async () => {
+  it('a batch of 50: one statement writes the residents, the card rows and their first events; the workflows write nothing more', async () => {
     const cards = Array.from({ length: 50 }, (_, i) => aCard({ cardId: `${prefix}${String(i).padStart(4, 'X')}` }));
+    const starter = cardStarterOf(sys.cardWorker!.worker)!;
+    const before = { ...starter.counts };
     const res = await sys.http('POST', '/api/cards', { token: office, body: { cards } });
     expect(res.status).toBe(200);
     expect(res.json.results.map((r: { status: string }) => r.status)).toEqual(cards.map(() => 'created'));
+    // The worker started them (the outbox), and with free slots it took each first task from its start.
+    expect(starter.counts.started - before.started).toBe(50);
+    expect(starter.counts.eagerly - before.eagerly).toBeGreaterThanOrEqual(45);
 
-    const writes = await eventually(async () => {
-      const rows = await sys.ownerSql<{ tbl: string; rows: number; xid: string; at: string }>(`select tbl, rows, xid::text as xid, at::text as at from ${tag} order by at`);
-      return rows.filter((r) => r.tbl === 'card_event').length >= 50 ? rows : undefined;
+    // Every workflow has taken its first task: its timer is in its history.
+    const histories = await eventually(async () => {
+      const all = await Promise.all(cards.map((c) => sys.client.workflow.getHandle(cardWorkflowId(c.cardId)).fetchHistory()));
+      return all.every((h) => h.events?.some((e) => e.timerStartedEventAttributes)) ? all : undefined;
     });
-    const of = (tbl: string) => writes.filter((w) => w.tbl === tbl);
-    // The residents: a single statement for the whole batch.
-    expect(of('card_resident').map((w) => w.rows)).toEqual([50]);
-    // Each card's row and its event: 50 statements each, one row apiece...
-    expect([of('card').length, of('card').every((w) => w.rows === 1)]).toEqual([50, true]);
-    expect([of('card_event').length, of('card_event').every((w) => w.rows === 1)]).toEqual([50, true]);
-    // ...and the row and the event of a card come from the same statement (same transaction, same
-    // statement start), not from statements one after the other in a transaction.
+    // The first task recorded only the timer: no local activity (no projection) and no patch.
+    for (const h of histories) {
+      expect((h.events ?? []).filter((e) => e.markerRecordedEventAttributes)).toEqual([]);
+      expect(h.events?.find((e) => e.workflowExecutionStartedEventAttributes)?.workflowExecutionStartedEventAttributes?.input?.payloads).toHaveLength(1);
+    }
+    const writes = await sys.ownerSql<{ tbl: string; rows: number; xid: string; at: string }>(`select tbl, rows, xid::text as xid, at::text as at from ${tag} where card like ? order by at`, [
+      `${prefix}X%`,
+    ]);
     const key = (w: { xid: string; at: string }) => `${w.xid}@${w.at}`;
-    const rowStatements = new Set(of('card').map(key));
-    expect(of('card_event').filter((w) => !rowStatements.has(key(w)))).toEqual([]);
+    // One statement for the batch: 50 residents, 50 rows, 50 events, and nothing written after it.
+    expect(writes.map((w) => [w.tbl, w.rows]).sort()).toEqual([
+      ['card', 50],
+      ['card_event', 50],
+      ['card_resident', 50],
+    ]);
+    expect(new Set(writes.map(key)).size).toBe(1);
+    // The started workflow holds the state the statement wrote, to the millisecond.
+    const stored = await sys.sql<{ card_id: string; snapshot: unknown }>(`select card_id, snapshot from card where card_id like ? order by card_id`, [`${prefix}X%`]);
+    const held = await Promise.all(stored.map((r) => sys.client.workflow.getHandle(cardWorkflowId(r.card_id)).query(cardQuery)));
+    expect(held).toEqual(stored.map((r) => r.snapshot));
+    // No start is left owed.
+    expect(await sys.sql(`select card_id from card_start_pending where card_id like ?`, [`${prefix}%`])).toEqual([]);
 
     // What they wrote is right: every card received, seq 1, its resident, its one registered event.
     const state = await sys.sql<{ card_id: string; state: string; seq: number; events: string; residents: number }>(
       `select c.card_id, c.state, c.seq, (select string_agg(e.type, ',') from card_event e where e.card_id = c.card_id) events,
               (select count(*)::int from card_resident r where r.card_id = c.card_id) residents
          from card c where c.card_id like ? order by c.card_id`,
-      [`${prefix}%`],
+      [`${prefix}X%`],
     );
     expect(state.map((r) => [r.card_id, r.state, r.seq, r.events, r.residents])).toEqual(
       cards.map((c) => c.cardId).sort().map((id) => [id, 'received', 1, 'registered', 1]),
     );
+  });
+
+  it('the outbox: a registration written while no worker runs is readable, then started by the next worker; a claim of a worker gone is taken over after its lease', async () => {
+    const service = sys.app.get(CardsService);
+    const repo = sys.app.get(CardsRepository);
+    const [waiting, leased] = ['ZW', 'ZL'].map((z) => cardInputSchema.parse(aCard({ cardId: `${prefix}${z}01` })));
+    const snapshot = async (cardId: string) => (await sys.sql<{ snapshot: { receivedAt: number } }>(`select snapshot from card where card_id = ?`, [cardId]))[0].snapshot;
+    const pending = async () => (await sys.sql<{ card_id: string }>(`select card_id from card_start_pending where card_id like ? order by card_id`, [`${prefix}Z%`])).map((r) => r.card_id);
+    await sys.cardWorker!.stop();
+    let restarted = false;
+    try {
+      // Over HTTP, with no worker: the card is readable at once, but not yet registered (202, pending).
+      const res = await sys.http('POST', '/api/cards?wait=1', { token: office, body: aCard({ cardId: waiting.cardId }) });
+      expect([res.status, res.json]).toEqual([202, { cardId: waiting.cardId, status: 'pending' }]);
+      const read = await sys.http('GET', `/api/cards/${waiting.cardId}`, { token: office });
+      expect([read.status, read.json.card?.state]).toEqual([200, 'received']);
+      await expect(sys.client.workflow.getHandle(cardWorkflowId(waiting.cardId)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      // As the statement alone writes it (an API stopped right after), claimed by a worker that then died.
+      const at = Date.now() - 600_000;
+      await repo.insertRegistrations(sys.taskQueue, service.registrationBatch([leased], { userId: 'test-office', role: 'office', channel: 'api' }, at));
+      await sys.sql(`update card_start_pending set claimed_until = now() + interval '15 seconds' where card_id = ?`, [leased.cardId]);
+      expect(await pending()).toEqual([leased.cardId, waiting.cardId].sort());
+
+      await sys.startWorker();
+      restarted = true;
+      // The next worker starts the waiting card, with the instant it was registered at.
+      const held = await eventually(() => sys.client.workflow.getHandle(cardWorkflowId(waiting.cardId)).query(cardQuery).catch(() => undefined));
+      expect(held).toEqual(await snapshot(waiting.cardId));
+      expect(await pending()).toEqual([leased.cardId]);
+      // The claimed one once its lease is over, with its own stored input.
+      const leasedHeld = await eventually(() => sys.client.workflow.getHandle(cardWorkflowId(leased.cardId)).query(cardQuery).catch(() => undefined), 30_000);
+      const stored = await snapshot(leased.cardId);
+      expect([leasedHeld, stored.receivedAt]).toEqual([stored, at]);
+      await eventually(async () => ((await pending()).length === 0 ? true : undefined));
+    } finally {
+      if (!restarted) await sys.startWorker();
+    }
+    // Registered now: the same request answers `exists`, and the card acts like any card.
+    const again = await sys.http('POST', '/api/cards', { token: office, body: aCard({ cardId: leased.cardId }) });
+    expect([again.status, again.json]).toEqual([200, { cardId: leased.cardId, status: 'exists' }]);
+    const inspected = await sys.http('POST', `/api/cards/${leased.cardId}/actions/inspect`, { token: office, body: {}, headers: { 'idempotency-key': safeRandomUUID() } });
+    expect([inspected.status, inspected.json.card?.state]).toEqual([200, 'inspected']);
   });
 
   it("an action's projection that draws no number and releases no booking is one statement: the card row and its event", async () => {

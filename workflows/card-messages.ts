@@ -48,6 +48,13 @@ export interface CardWorkflowInput {
    * marker. Carried into later runs with the rest of the input.
    */
   patchesAtStart?: string[];
+  /**
+   * Set by a starter that wrote the card's first projection itself, before the start (registration:
+   * its row and its `registered` event, in the batch's statement): the instant it registered the card
+   * as. The workflow builds the same first state from it, and records only what comes after. Only
+   * new workflows carry it; a card without it projects its registration in its first task.
+   */
+  projectedAt?: number;
 }
 
 /**

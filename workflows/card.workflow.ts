@@ -93,6 +93,9 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
     const t = migrate(input.registration, input.migrated, input.actor, Date.now());
     card = t.card;
     unprojected = t.events;
+  } else if (input.projectedAt !== undefined) {
+    // Registered by the API, its first projection written there (the same transition, at that instant).
+    card = register(input.registration, input.actor, input.projectedAt).card;
   } else {
     const t = register(input.registration, input.actor, Date.now());
     card = t.card;

@@ -1,7 +1,8 @@
 /** Every read and write of the card read model (PostgreSQL). The workflow's projection writes the card rows. */
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { type CardSnapshot, type CardStateName, type Route, STATE_LABELS } from '../../workflows/card-state-machine.js';
+import { type CardEvent, type CardSnapshot, type CardStateName, type Route, STATE_LABELS } from '../../workflows/card-state-machine.js';
+import { cardValues, eventValues } from './card-projection-sql.js';
 import type { CardInput, SearchQuery, SortKey } from './card.dto.js';
 import { CardsErrorCode, CardsException } from './cards.exception.js';
 import type { VenueScope } from './venue-scope.js';
@@ -152,47 +153,121 @@ function decodeCursor(cursor: string, kind: 'text' | 'timestamp' | 'date'): [str
   throw new CardsException(CardsErrorCode.BAD_CURSOR, 'the cursor is not one this API returned');
 }
 
+/** The card row's columns as `cardValues` gives them, in order. */
+const CARD_COLUMNS = ['card_id', 'route', 'state', 'seq', 'venue_id', 'late', 'proposal_kinds', 'received_at', 'notice_mailed_at', 'renoticed_at', 'issued_at', 'closed_at', 'expires_on'] as const;
+/** The event's columns as `eventValues` gives them, in order. */
+const EVENT_COLUMNS = ['card_id', 'seq', 'type', 'from_state', 'to_state', 'at', 'actor_user', 'actor_role', 'channel', 'reason', 'data'] as const;
+
+/** The residents' insert for a batch (an existing card's resident is never overwritten). */
+function residentsInsert(cards: readonly CardInput[]): { sql: string; params: unknown[] } {
+  const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  const params = cards.flatMap((c) => [
+    ...((k) => [k.searchName, k.searchKana, k.searchAddress, k.searchPhone])(residentKeys(c.resident)),
+    c.cardId,
+    c.resident.name,
+    c.resident.nameKana,
+    c.resident.alphabetName ?? null,
+    c.resident.commonName ?? null,
+    c.resident.nameCategory,
+    c.resident.birthDate,
+    c.resident.postalCode.replace('-', '').replace(/^(\d{3})(\d{4})$/, '$1-$2'),
+    c.resident.address,
+    c.resident.phone ?? null,
+    c.resident.nationality ?? null,
+    c.resident.residencePeriodEnd ?? null,
+    new Date().toISOString(),
+  ]);
+  return {
+    sql: `insert into card_resident (search_name, search_kana, search_address, search_phone, card_id, name, name_kana, alphabet_name, common_name, name_category, birth_date, postal_code,
+         address, phone, nationality, residence_period_end, created_at)
+       values ${cards.map(() => row).join(', ')} on conflict (card_id) do nothing`,
+    params,
+  };
+}
+
 @Injectable()
 export class CardsRepository {
   constructor(private readonly em: EntityManager) {}
 
   /**
-   * Which of these cards the read model already holds (their first projection is recorded), in one
-   * query for the whole batch. Unscoped: registration waits for its own cards, whatever their venue.
+   * Which of these cards are registered: the read model holds them and their workflows are started
+   * (no start owed), in one query for the whole batch. Unscoped: registration waits for its own cards, whatever their venue.
    */
   async readable(cardIds: string[]): Promise<Set<string>> {
     if (cardIds.length === 0) return new Set();
-    // Card ids are [A-Za-z0-9-] (the request's schema): safe inside an array literal.
-    const rows = await this.em.fork().execute<Row[]>(`select card_id from card where card_id = any(?::text[])`, [`{${cardIds.join(',')}}`]);
+    // Card ids are [A-Za-z0-9-] (the request's schema): safe inside an array literal. A card whose
+    // start is still owed (its outbox row) can be read but not acted on yet: not counted.
+    const rows = await this.em.fork().execute<Row[]>(
+      `select card_id from card c where card_id = any(?::text[]) and not exists (select 1 from card_start_pending p where p.card_id = c.card_id)`,
+      [`{${cardIds.join(',')}}`],
+    );
     return new Set(rows.map((r) => r.card_id));
   }
 
   /** Stores the residents of new cards; an existing card's data is never overwritten. */
   async insertResidents(cards: CardInput[]): Promise<void> {
     if (cards.length === 0) return;
-    const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
-    const params = cards.flatMap((c) => [
-      ...((k) => [k.searchName, k.searchKana, k.searchAddress, k.searchPhone])(residentKeys(c.resident)),
-      c.cardId,
-      c.resident.name,
-      c.resident.nameKana,
-      c.resident.alphabetName ?? null,
-      c.resident.commonName ?? null,
-      c.resident.nameCategory,
-      c.resident.birthDate,
-      c.resident.postalCode.replace('-', '').replace(/^(\d{3})(\d{4})$/, '$1-$2'),
-      c.resident.address,
-      c.resident.phone ?? null,
-      c.resident.nationality ?? null,
-      c.resident.residencePeriodEnd ?? null,
-      new Date().toISOString(),
-    ]);
-    await this.em.fork().execute(
-      `insert into card_resident (search_name, search_kana, search_address, search_phone, card_id, name, name_kana, alphabet_name, common_name, name_category, birth_date, postal_code,
-         address, phone, nationality, residence_period_end, created_at)
-       values ${cards.map(() => row).join(', ')} on conflict (card_id) do nothing`,
-      params,
+    const { sql, params } = residentsInsert(cards);
+    await this.em.fork().execute(sql, params);
+  }
+
+  /**
+   * A registration batch in one statement (one round trip): the residents, and for each card not
+   * registered before its first projection (its row and its `registered` event, the SQL and values
+   * the workflow's projection uses) and its start (`card_start_pending`, the outbox: the workflow's
+   * input and task queue, for a worker of that queue to start; `CardStarter`). Then a notification
+   * on `card_start` wakes the starters. An existing card is left exactly as it is. Answers the ids
+   * inserted. Raw SQL: four inserts in one statement (data-modifying WITH clauses run once, all or
+   * nothing).
+   */
+  async insertRegistrations(taskQueue: string, batch: readonly { input: CardInput; first: { card: CardSnapshot; events: CardEvent[] }; args: unknown }[]): Promise<Set<string>> {
+    if (batch.length === 0) return new Set();
+    const residents = residentsInsert(batch.map((b) => b.input));
+    const cards = batch.map(({ first: { card } }) => {
+      const v = cardValues(card);
+      return { ...Object.fromEntries(CARD_COLUMNS.map((c, i) => [c, v[i]])), snapshot: card };
+    });
+    const events = batch.flatMap(({ first: { card, events } }) =>
+      events.map((e) => {
+        const v = eventValues(card.cardId, [e]);
+        return { ...Object.fromEntries(EVENT_COLUMNS.map((c, i) => [c, v[i]])), data: e.data ?? null };
+      }),
     );
+    const starts = batch.map((b) => ({ card_id: b.input.cardId, args: b.args }));
+    const rows = await this.em.fork().execute<{ card_id: string }[]>(
+      `with residents as (${residents.sql} returning 1),
+         cards as (
+           insert into card (${CARD_COLUMNS.join(', ')}, booking_number, snapshot, updated_at)
+           select ${CARD_COLUMNS.map((c) => (c === 'proposal_kinds' ? 'proposal_kinds::text[]' : c)).join(', ')}, null, snapshot, now()
+             from jsonb_to_recordset(?::jsonb) as x(card_id text, route text, state text, seq int, venue_id text, late boolean, proposal_kinds text,
+               received_at timestamptz, notice_mailed_at timestamptz, renoticed_at timestamptz, issued_at timestamptz, closed_at timestamptz, expires_on date, snapshot jsonb)
+           on conflict (card_id) do nothing
+           returning card_id),
+         events as (
+           insert into card_event (${EVENT_COLUMNS.join(', ')})
+           select x.* from jsonb_to_recordset(?::jsonb) as x(card_id text, seq int, type text, from_state text, to_state text, at timestamptz,
+               actor_user text, actor_role text, channel text, reason text, data jsonb)
+            where x.card_id in (select card_id from cards)
+           on conflict (card_id, seq) do nothing
+           returning 1),
+         starts as (
+           insert into card_start_pending (card_id, task_queue, args)
+           select x.card_id, ?, x.args from jsonb_to_recordset(?::jsonb) as x(card_id text, args jsonb)
+            where x.card_id in (select card_id from cards)
+           on conflict (card_id) do nothing
+           returning 1)
+       select card_id from cards`,
+      [...residents.params, JSON.stringify(cards), JSON.stringify(events), taskQueue, JSON.stringify(starts)],
+    );
+    if (rows.length > 0) await this.em.fork().execute(`select pg_notify('card_start', ?)`, [taskQueue]);
+    return new Set(rows.map((r) => r.card_id));
+  }
+
+  /** Which of these cards still wait for their workflow to be started (their outbox row is there). */
+  async unstarted(cardIds: readonly string[]): Promise<Set<string>> {
+    if (cardIds.length === 0) return new Set();
+    const rows = await this.em.fork().execute<{ card_id: string }[]>(`select card_id from card_start_pending where card_id = any(?::text[])`, [`{${cardIds.join(',')}}`]);
+    return new Set(rows.map((r) => r.card_id));
   }
 
   async findView(scope: VenueScope, cardId: string): Promise<{ view: CardView; snapshot: CardSnapshot } | undefined> {

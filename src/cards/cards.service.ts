@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { APP_CONFIG, WARD_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -14,14 +14,16 @@ import { AuthErrorCode, AuthException } from '../auth/auth.exception.js';
 import { CommonException, type FieldError } from '../common/errors.js';
 import type { CardWorkflowInput, CardActionResult } from '../../workflows/card-messages.js';
 import { PATCHES_AT_START, cardActionUpdate, cardWorkflowId } from '../../workflows/card-messages.js';
-import type { cardWorkflow } from '../../workflows/card.workflow.js';
 import {
   ACTION_DEFINITIONS,
+  type Actor,
   type ActorRole,
   type CardAction,
   type Channel,
   type CardSnapshot,
+  type Transition,
   allowedActions,
+  register as firstTransition,
   rolesFor,
 } from '../../workflows/card-state-machine.js';
 import type { CardInput, SearchQuery } from './card.dto.js';
@@ -33,7 +35,7 @@ import { VenueScope, assertVenueFilter } from './venue-scope.js';
 export interface RegisterResult {
   cardId: string;
   status: 'created' | 'exists';
-  /** The read model holds the card: GET /api/cards/{id} and its page answer at once. */
+  /** Registered: the read model holds the card and its workflow is started (GET answers, actions reach it). */
   readable: boolean;
 }
 
@@ -95,8 +97,6 @@ function tooManyInFlight(e: unknown): boolean {
   return false;
 }
 
-/** How many workflow starts a batch keeps in flight at once. */
-const START_CONCURRENCY = 32;
 
 @Injectable()
 export class CardsService {
@@ -135,19 +135,32 @@ export class CardsService {
   }
 
   /**
-   * Registers cards (R-2.3): residents to PostgreSQL, then one workflow per card. Idempotent on cardId.
-   * Then waits, up to `waitMs` (default REGISTRATION_WAIT_SECONDS), until the read model holds every
-   * card of the request, so that the caller can read what it registered; `readable` says which do.
+   * Registers cards (R-2.3), idempotent on cardId. One statement writes the batch: the residents,
+   * each new card's first projection (its row and `registered` event: the transition the workflow
+   * makes, at one instant for the batch) and its start in the outbox (`card_start_pending`). A
+   * worker of the task queue starts the workflows (eagerly, `CardStarter`), each with that instant
+   * (`projectedAt`), so that its first task records only its timer. A card already registered is
+   * left as it is (`exists`). Then waits, up to `waitMs` (default REGISTRATION_WAIT_SECONDS), until
+   * every card is readable and started, so that the caller can read and act on what it registered;
+   * `readable` says which are.
    */
   async register(inputs: CardInput[], user: AuthUser, channel: Channel, opts: { waitMs?: number } = {}): Promise<RegisterResult[]> {
     const role = actorRole(user);
     if (!role || !['ward', 'office'].includes(role)) throw new AuthException(AuthErrorCode.FORBIDDEN, `role ${user.role} may not register cards`);
     const outside = this.outsideWard(inputs, (i) => (inputs.length > 1 ? `cards[${i}].resident.postalCode` : 'resident.postalCode'));
     if (outside.length) throw CommonException.validation(outside);
-    await this.cards.insertResidents(inputs);
-    const results: RegisterResult[] = new Array(inputs.length);
-    let next = 0;
-    const startOne = async (input: CardInput): Promise<RegisterResult> => {
+    const batch = this.registrationBatch(inputs, { userId: user.username, role, channel }, Date.now());
+    const inserted = await this.cards.insertRegistrations(this.config.TEMPORAL_TASK_QUEUE, batch);
+    const readable = await this.waitReadable(
+      inputs.map((i) => i.cardId),
+      opts.waitMs,
+    );
+    return inputs.map((i) => ({ cardId: i.cardId, status: inserted.has(i.cardId) ? 'created' : 'exists', readable: readable.has(i.cardId) }));
+  }
+
+  /** Each card's workflow input and first transition, registered by `actor` at `at` (one instant for a batch). */
+  registrationBatch(inputs: CardInput[], actor: Actor, at: number): { input: CardInput; first: Transition; args: CardWorkflowInput }[] {
+    return inputs.map((input) => {
       const args: CardWorkflowInput = {
         registration: {
           cardId: input.cardId,
@@ -157,42 +170,17 @@ export class CardsService {
           expiresOn: earlier(input.cardExpiresOn, input.resident.residencePeriodEnd),
         },
         policy: this.ward.policy,
-        actor: { userId: user.username, role, channel },
+        actor,
         patchesAtStart: [...PATCHES_AT_START],
+        projectedAt: at,
       };
-      try {
-        await this.client.workflow.start<typeof cardWorkflow>('cardWorkflow', {
-          workflowId: cardWorkflowId(input.cardId),
-          taskQueue: this.config.TEMPORAL_TASK_QUEUE,
-          args: [args],
-          // A card id is a business key: registering it again never makes a second card.
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        });
-        return { cardId: input.cardId, status: 'created', readable: false };
-      } catch (e) {
-        if (e instanceof WorkflowExecutionAlreadyStartedError) return { cardId: input.cardId, status: 'exists', readable: false };
-        throw e;
-      }
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(START_CONCURRENCY, inputs.length) }, async () => {
-        while (next < inputs.length) {
-          const i = next++;
-          results[i] = await startOne(inputs[i]);
-        }
-      }),
-    );
-    const readable = await this.waitReadable(
-      results.map((r) => r.cardId),
-      opts.waitMs,
-    );
-    for (const r of results) r.readable = readable.has(r.cardId);
-    return results;
+      return { input, first: firstTransition(args.registration, actor, at), args };
+    });
   }
 
   /**
-   * Waits until the read model holds every one of these cards (the workflow's first task projects
-   * the card row), or `waitMs` has passed; answers those it holds. One query per look for the whole
+   * Waits until every one of these cards is registered (its row is there and its workflow started),
+   * or `waitMs` has passed; answers those that are. One query per look for the whole
    * batch, asking only for the cards still missing; the pause between looks grows from 25 ms to
    * 400 ms. Always looks at least once, so `waitMs` 0 answers what is readable now.
    */

@@ -2,11 +2,12 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Client } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { globalHandlers } from '@temporalio/worker/lib/workflow/vm-shared.js';
 import { createCardActivities } from '../../activities/create-card-activities.js';
 import { createMailingActivities } from '../../activities/create-mailing-activities.js';
+import { CardStarter } from './card-starter.js';
 import { redactingActivityInterceptor } from './redacting-interceptor.js';
 
 /** The workflows' entry module: compiled JavaScript under dist/, TypeScript when run from source (tests). */
@@ -56,6 +57,13 @@ export interface CardWorkerOptions {
   /** A pre-built workflow bundle (tests build one for all files); otherwise the worker bundles at start. */
   workflowBundlePath?: string;
   tuning?: Partial<Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows' | 'shutdownForceTime'>>;
+  /**
+   * The database's address for the registration outbox's notifications: with it, the worker starts
+   * the workflows of the cards registered on its task queue while it runs (`CardStarter`). Every
+   * card worker of a deployment has it; only workers built for a test of something else go without.
+   */
+  databaseUrl?: string;
+  log?: { warn(obj: object, msg: string): void };
 }
 
 export async function createCardWorker(opts: CardWorkerOptions): Promise<Worker> {
@@ -63,7 +71,7 @@ export async function createCardWorker(opts: CardWorkerOptions): Promise<Worker>
   // Not in the SDK's option type, but read from the options like the rest (its default outside
   // debugMode): a workflow that runs longer than this without yielding fails its task.
   const deadlockTimeout = { isolateExecutionTimeout: '5s' } as object;
-  return Worker.create({
+  const worker = await Worker.create({
     ...deadlockTimeout,
     // Workflows run on this process's main thread (the SDK's `debugMode` means that and nothing
     // else once the deadlock timeout is given back its default): the promise hook above can only be
@@ -85,4 +93,30 @@ export async function createCardWorker(opts: CardWorkerOptions): Promise<Worker>
     maxConcurrentLocalActivityExecutions: 100,
     ...opts.tuning,
   });
+  if (opts.databaseUrl) {
+    // The registration outbox's starter runs exactly while the worker runs: `run()` starts it and
+    // stops it when the worker has stopped. Its client shares the worker's connection (eager starts).
+    const starter = new CardStarter({
+      orm: opts.orm,
+      client: new Client({ connection: opts.connection, namespace: opts.namespace }),
+      taskQueue: opts.taskQueue,
+      databaseUrl: opts.databaseUrl,
+      log: opts.log,
+    });
+    const run = worker.run.bind(worker);
+    worker.run = async () => {
+      starter.start();
+      try {
+        return await run();
+      } finally {
+        await starter.stop();
+      }
+    };
+    cardStarters.set(worker, starter);
+  }
+  return worker;
 }
+
+const cardStarters = new WeakMap<Worker, CardStarter>();
+/** The registration starter of a card worker built with `databaseUrl` (its counts, for the benchmark). */
+export const cardStarterOf = (worker: Worker): CardStarter | undefined => cardStarters.get(worker);

@@ -16,7 +16,16 @@ const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADD
 // A client for activities that act on cards (a mail batch's hand-over sends each card an Update).
 const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
 const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-const worker = await createCardWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, orm, client });
+// It also starts the workflows of the cards registered on its task queue (the outbox, `CardStarter`).
+const worker = await createCardWorker({
+  connection,
+  namespace: config.TEMPORAL_NAMESPACE,
+  taskQueue: config.TEMPORAL_TASK_QUEUE,
+  orm,
+  client,
+  databaseUrl: config.DATABASE_URL,
+  log,
+});
 log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker ready');
 await worker.run();
 await clientConnection.close();

@@ -102,6 +102,7 @@ export class TestSystem {
       orm: this.orm,
       client: this.client,
       workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE,
+      databaseUrl: process.env.DATABASE_URL,
       // A test file's worker stops within a minute even on a loaded machine (its afterAll allows two):
       // what it leaves unfinished belongs to cards no other file reads.
       tuning: { shutdownForceTime: '60s' },

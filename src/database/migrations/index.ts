@@ -21,6 +21,7 @@ import { Migration20261127100000_legacy_migration } from './Migration20261127100
 import { Migration20261127110000_reconciliation } from './Migration20261127110000_reconciliation.js';
 import { Migration20261127120000_report_indexes } from './Migration20261127120000_report_indexes.js';
 import { Migration20261127130000_mail_flows } from './Migration20261127130000_mail_flows.js';
+import { Migration20261128100000_card_start_pending } from './Migration20261128100000_card_start_pending.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124141146_initial', class: Migration20261124141146_initial },
@@ -44,4 +45,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261127110000_reconciliation', class: Migration20261127110000_reconciliation },
   { name: 'Migration20261127120000_report_indexes', class: Migration20261127120000_report_indexes },
   { name: 'Migration20261127130000_mail_flows', class: Migration20261127130000_mail_flows },
+  { name: 'Migration20261128100000_card_start_pending', class: Migration20261128100000_card_start_pending },
 ];
