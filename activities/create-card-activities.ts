@@ -7,7 +7,7 @@ import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/comm
 import type { Booking, CardSnapshot } from '../workflows/card-state-machine.js';
 import type { CardActivities, ClaimBookingInput, ProjectCardInput, ReportStuckInput } from './card.activities.js';
 import { assignBookingNumber, type SqlRunner } from '../src/booking/booking-number.js';
-import { cardValues, eventValues, insertEventsSql, upsertCardSql } from '../src/cards/card-projection-sql.js';
+import { NUMBERED_ONCE_MIGRATED, cardValues, eventValues, insertEventsSql, plainMigratedProjection, upsertCardSql } from '../src/cards/card-projection-sql.js';
 
 /** What happens to a booking when the card lets go of it, by the action that did so. */
 const RELEASED_AS: Record<string, string> = {
@@ -19,12 +19,6 @@ const RELEASED_AS: Record<string, string> = {
 
 /** Events after which a pickup card holds its booking number: its notice is being prepared (or it is booked). */
 const NUMBERED_BY = new Set(['receive_at_venue', 'mail_notice', 'mail_renotice', 'reserve']);
-
-/**
- * States in which a card taken over from the previous vendor holds a booking number: the legacy one
- * it came with (stored before its workflow starts), else one of ours, drawn at its first projection.
- */
-const NUMBERED_ONCE_MIGRATED = new Set(['at_venue', 'notice_mailed', 'notice_returned', 'reserved', 'no_show', 'documents_missing', 'renotice_approved', 'renoticed', 'on_hold']);
 
 /** The failure type of a claim on a slot without a free place: not retried, the API answers 409 SLOT_FULL. */
 export const SLOT_FULL = 'SLOT_FULL';
@@ -119,9 +113,7 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
       // in a transaction with the booking rules.
       // A migrated card's first projection takes the same single statement when nothing is booked
       // and no number is to be drawn: its legacy number (stored before the start) is read in it.
-      const migrated = events[0]?.type === 'migrated' && events[0].seq === 1 && !card.booking
-        && (typeof events[0].data?.bookingNumber === 'string' || !(card.route === 'pickup' && NUMBERED_ONCE_MIGRATED.has(card.state)));
-      if (migrated) {
+      if (plainMigratedProjection(card, events)) {
         const sql = `with
             projected as (${upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)')} returning 1),
             recorded as (${insertEventsSql(events.length)} returning 1),

@@ -25,7 +25,7 @@ import { join, resolve } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createApp } from '../src/app.factory.js';
@@ -44,6 +44,7 @@ import { type CardWorkflowInput, PATCHES_AT_START, cardActionUpdate, cardWorkflo
 import { type Route, type StaffRole, register } from '../workflows/card-state-machine.js';
 import type { cardWorkflow } from '../workflows/card.workflow.js';
 import { type CpuSample, cpuMeter, cpuPer, cpuSecondsOf, findProcesses } from './cpu-meter.js';
+import { waitForFirstTasks } from './first-tasks.js';
 import { noopUpdate, type noopWorkflow } from './noop.workflow.js';
 import { searchQueries, seedReadModel } from './read-model.js';
 
@@ -425,41 +426,9 @@ async function registerOverHttp(baseUrl: string, token: string, prefix: string, 
   });
 }
 
-/**
- * Waits until the workflow of every card `prefix`1..`count` has completed its first workflow task
- * (its history holds the task's completion: 4 events or more); returns the time the last of them was
- * seen live. A card is readable as soon as the registration's statement is done, before its
- * workflow has run: the registration is timed until both. First tasks are taken roughly in start
- * order, so the last card is watched until it is live (that instant is the end), then every other
- * card is looked at once, untimed (16 at a time); one not yet live moves the end to when it is.
- */
-async function waitForLive(client: Client, prefix: string, count: number, timeoutMs: number): Promise<number> {
-  const until = Date.now() + timeoutMs;
-  const live = async (cardId: string) => {
-    try {
-      return (await client.workflow.getHandle(cardWorkflowId(cardId)).describe()).historyLength >= 4;
-    } catch (e) {
-      if (e instanceof WorkflowNotFoundError) return false;
-      throw e;
-    }
-  };
-  const watch = async (cardId: string) => {
-    while (!(await live(cardId))) {
-      if (Date.now() > until) throw new Error(`${cardId} had not taken its first task in ${timeoutMs} ms`);
-      await sleep(20);
-    }
-    return performance.now();
-  };
-  const ids = Array.from({ length: count }, (_, i) => benchCard(prefix, i + 1).cardId);
-  let end = await watch(ids[ids.length - 1]);
-  const late: string[] = [];
-  await inPool(ids.length - 1, 16, async (i) => {
-    if (!(await live(ids[i]))) late.push(ids[i]);
-  });
-  for (const id of late) end = Math.max(end, await watch(id));
-  if (late.length > 0) say(`  ${late.length} of ${count} first tasks were still to run when the last card's had run`);
-  return end;
-}
+/** Waits until the workflows of the bench cards `prefix`1..`count` have run their first tasks (`waitForLive`). */
+const waitForLive = (client: Client, prefix: string, count: number, timeoutMs: number) =>
+  waitForFirstTasks(client, Array.from({ length: count }, (_, i) => benchCard(prefix, i + 1).cardId), timeoutMs, say);
 
 /** Polls the read model until `count` rows with the prefix exist; returns the time it saw them. */
 async function waitForRows(orm: MikroORM, prefix: string, count: number, timeoutMs: number): Promise<number> {

@@ -12,6 +12,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
+import { waitForFirstTasks } from './first-tasks.js';
 import { safeRandomUUID } from '../src/common/my-number.js';
 import { loadWardConfig } from '../src/config/ward-config.js';
 import { openOrm } from '../src/database/database.js';
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: file.temporalAddress });
   cleanups.push({ name: 'connection', run: () => connection.close() });
   const client = new Client({ connection });
-  const service = new MigrationService({ em: orm.em, client, ward: loadWardConfig(), eras: EraTable.load(), taskQueue: 'cards' });
+  const service = new MigrationService({ em: orm.em, ward: loadWardConfig(), eras: EraTable.load(), taskQueue: 'cards' });
   const user = { username: 'bench-migration', role: 'office' };
   const files = (prefix: string, count: number) => ({ fileName: `${prefix}.csv`, export: exportRows(prefix, count), mapping: legacyMappingFile(), gaiji: Buffer.from(LEGACY_GAIJI_CSV) });
 
@@ -126,7 +127,9 @@ async function main(): Promise<void> {
       }
     },
   });
-  const seconds = (performance.now() - t0) / 1000;
+  // Every card readable (the run waits for it) and every workflow past its first task.
+  const liveAt = await waitForFirstTasks(client, Array.from({ length: ROWS }, (_, i) => `BM${String(i).padStart(6, '0')}`), 600_000, say);
+  const seconds = (liveAt - t0) / 1000;
   const rate = ROWS / seconds;
   say(`  ${first.imported} imported, ${first.refused} refused in ${seconds.toFixed(1)} s: ${rate.toFixed(0)} rows/s (${(rate / bare).toFixed(2)} × bare)`);
 
@@ -140,7 +143,7 @@ async function main(): Promise<void> {
   const minutes = (x: number) => `${Math.floor(x / 60)} min ${String(Math.round(x % 60)).padStart(2, '0')} s`;
   report.push(
     { figure: 'Bare workflow.start (npm start stack)', measured: `${bare.toFixed(0)} starts/s`, target: 'reference' },
-    { figure: `Import of ${ROWS.toLocaleString('en')} rows until readable`, measured: `${minutes(seconds)} (${rate.toFixed(0)} rows/s)`, target: `≤ ${minutes(ROWS / (TARGET_RATIO * bare))}` },
+    { figure: `Import of ${ROWS.toLocaleString('en')} rows until readable and started`, measured: `${minutes(seconds)} (${rate.toFixed(0)} rows/s)`, target: `≤ ${minutes(ROWS / (TARGET_RATIO * bare))}` },
     { figure: 'Import rows/s / bare start rate', measured: (rate / bare).toFixed(2), target: `≥ ${TARGET_RATIO}`, pass: rate >= TARGET_RATIO * bare },
     { figure: 'Re-run of the same files (creates nothing)', measured: `${rerun.toFixed(1)} s (${((rerun / seconds) * 100).toFixed(1)} %)`, target: `≤ ${(TARGET_RERUN * 100).toFixed(0)} % of the first run`, pass: rerun <= TARGET_RERUN * seconds && Number(events[0].n) === first.imported },
   );

@@ -284,38 +284,36 @@ async function main(argv: string[]): Promise<number> {
 async function migrateLegacy(file: string, mappingFile: string, opts: { gaiji?: string; dryRun: boolean; user: string }): Promise<number> {
   const orm = await openOrm(databaseUrl());
   try {
-    return await withClient(async (client) => {
-      const service = new MigrationService({ em: orm.em, client, ward: loadWardConfig(), eras: EraTable.load(), taskQueue: process.env.TEMPORAL_TASK_QUEUE ?? 'cards' });
-      const prepared = service.prepare({
-        fileName: basename(file),
-        export: readFileSync(file),
-        mapping: readFileSync(mappingFile),
-        gaiji: opts.gaiji ? readFileSync(opts.gaiji) : undefined,
-      });
-      const dry = await service.dryRun(prepared);
-      if (dry.fileErrors.length) {
-        for (const e of dry.fileErrors) console.error(`error: ${e}`);
-        return 1;
-      }
-      if (opts.dryRun) {
-        const label = { import: '取り込む', imported: '取り込み済み', refused: '取り込まない' } as const;
-        console.log(['行', 'カード番号', '結果', '項目', '理由', '手書き'].join('\t'));
-        for (const r of dry.rows) console.log([r.row, r.cardId ?? '', label[r.status], r.field ? (FIELD_LABELS[r.field as keyof typeof FIELD_LABELS] ?? r.field) : '', r.reason ?? '', r.handwriting || ''].join('\t'));
-        console.error(`${dry.vendor} ${dry.fileName}: ${dry.total} rows, ${dry.toImport} to import, ${dry.alreadyImported} already imported, ${dry.refused} refused (dry run: nothing saved)`);
-        return 0;
-      }
-      const bar = new SingleBar({ format: 'migrate [{bar}] {percentage}% {value}/{total} rows | imported {imported} existed {existed} refused {refused} | {eta_formatted} left', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 2000 }, Presets.shades_classic);
-      bar.start(dry.total, 0, { imported: 0, existed: 0, refused: 0 });
-      const runId = await service.openRun(prepared, { username: opts.user });
-      const before = await service.progress(runId);
-      bar.update(before.imported + before.existed + before.refused, before);
-      const p = await service.run(prepared, { username: opts.user, role: 'system' }, { onProgress: (c) => bar.update(c.done, c) }, runId);
-      bar.update(p.imported + p.existed + p.refused, p);
-      bar.stop();
-      console.log(`run ${p.runId} ${p.status}: ${p.total} rows, ${p.imported} imported, ${p.existed} already imported, ${p.refused} refused`);
-      for (const r of (await service.runRows(runId)).filter((r) => r.outcome === 'refused')) console.log(`  row ${r.row}${r.cardId ? ` (${r.cardId})` : ''}: ${r.field ?? ''} ${r.reason ?? ''}`);
-      return p.status === 'done' ? 0 : 1;
+    const service = new MigrationService({ em: orm.em, ward: loadWardConfig(), eras: EraTable.load(), taskQueue: process.env.TEMPORAL_TASK_QUEUE ?? 'cards' });
+    const prepared = service.prepare({
+      fileName: basename(file),
+      export: readFileSync(file),
+      mapping: readFileSync(mappingFile),
+      gaiji: opts.gaiji ? readFileSync(opts.gaiji) : undefined,
     });
+    const dry = await service.dryRun(prepared);
+    if (dry.fileErrors.length) {
+      for (const e of dry.fileErrors) console.error(`error: ${e}`);
+      return 1;
+    }
+    if (opts.dryRun) {
+      const label = { import: '取り込む', imported: '取り込み済み', refused: '取り込まない' } as const;
+      console.log(['行', 'カード番号', '結果', '項目', '理由', '手書き'].join('\t'));
+      for (const r of dry.rows) console.log([r.row, r.cardId ?? '', label[r.status], r.field ? (FIELD_LABELS[r.field as keyof typeof FIELD_LABELS] ?? r.field) : '', r.reason ?? '', r.handwriting || ''].join('\t'));
+      console.error(`${dry.vendor} ${dry.fileName}: ${dry.total} rows, ${dry.toImport} to import, ${dry.alreadyImported} already imported, ${dry.refused} refused (dry run: nothing saved)`);
+      return 0;
+    }
+    const bar = new SingleBar({ format: 'migrate [{bar}] {percentage}% {value}/{total} rows | imported {imported} existed {existed} refused {refused} | {eta_formatted} left', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 2000 }, Presets.shades_classic);
+    bar.start(dry.total, 0, { imported: 0, existed: 0, refused: 0 });
+    const runId = await service.openRun(prepared, { username: opts.user });
+    const before = await service.progress(runId);
+    bar.update(before.imported + before.existed + before.refused, before);
+    const p = await service.run(prepared, { username: opts.user, role: 'system' }, { onProgress: (c) => bar.update(c.done, c) }, runId);
+    bar.update(p.imported + p.existed + p.refused, p);
+    bar.stop();
+    console.log(`run ${p.runId} ${p.status}: ${p.total} rows, ${p.imported} imported, ${p.existed} already imported, ${p.refused} refused`);
+    for (const r of (await service.runRows(runId)).filter((r) => r.outcome === 'refused')) console.log(`  row ${r.row}${r.cardId ? ` (${r.cardId})` : ''}: ${r.field ?? ''} ${r.reason ?? ''}`);
+    return p.status === 'done' ? 0 : 1;
   } finally {
     await orm.close();
   }

@@ -19,6 +19,7 @@ import { LEGACY_GAIJI_CSV, legacyExport, legacyMappingFile, legacyRow } from '..
 import { MigrationService, sha256 } from '../src/migration/migration.service.js';
 import { accessibilityViolations, launchBrowser, signIn } from './support/browser.js';
 import { TestSystem, aCard, bookableStart, eventually } from './support/test-system.js';
+import { cardQuery, cardWorkflowId } from '../workflows/card-messages.js';
 
 const run = promisify(execFile);
 
@@ -142,6 +143,25 @@ describe('hand-over import of the previous vendor\'s export', () => {
     expect(c.card.state).toBe('at_venue');
     expect(c.card.bookingNumber).toMatch(/^[1-9][0-9]{9}$/);
     expect((await card(id('D'))).card).toMatchObject({ state: 'received', route: 'counter' });
+    // A plain migrated card (A: its legacy number; D: nothing to number) starts from the row the
+    // import wrote (`projectedAt` in its input): D's first task records its timer and no projection
+    // (A's projects the re-notice proposal its old notice date makes due at once). B (booked) and C
+    // (a number to draw) are projected by their workflows' first tasks.
+    const history = async (cardId: string) => (await sys.client.workflow.getHandle(cardWorkflowId(cardId)).fetchHistory()).events ?? [];
+    const projectedAt = async (cardId: string) => {
+      const input = (await history(cardId))[0].workflowExecutionStartedEventAttributes!.input!.payloads![0].data!;
+      return 'projectedAt' in JSON.parse(Buffer.from(input).toString('utf8'));
+    };
+    const firstTaskMarkers = async (cardId: string) => {
+      const events = await history(cardId);
+      const completed = events.findIndex((e) => e.workflowTaskCompletedEventAttributes);
+      const next = events.findIndex((e, i) => i > completed && e.workflowTaskScheduledEventAttributes);
+      return events.slice(completed + 1, next < 0 ? undefined : next).filter((e) => e.markerRecordedEventAttributes).length;
+    };
+    expect(await Promise.all(['A', 'D', 'B', 'C'].map((x) => projectedAt(id(x))))).toEqual([true, true, false, false]);
+    expect(await Promise.all(['D', 'B', 'C'].map((x) => firstTaskMarkers(id(x))))).toEqual([0, 1, 1]);
+    const snapshotOf = async (cardId: string) => (await sys.sql<{ snapshot: unknown }>(`select snapshot from card where card_id = ?`, [cardId]))[0].snapshot;
+    for (const x of ['A', 'D']) expect(await sys.client.workflow.getHandle(cardWorkflowId(id(x))).query(cardQuery)).toEqual(await snapshotOf(id(x)));
     expect(await sys.sql(`select number, source from booking_number where card_id in (?, ?) order by number`, [id('A'), id('B')])).toEqual([
       { number: num('A'), source: 'legacy' },
       { number: num('B'), source: 'legacy' },

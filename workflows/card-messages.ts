@@ -50,8 +50,8 @@ export interface CardWorkflowInput {
   patchesAtStart?: string[];
   /**
    * Set by a starter that wrote the card's first projection itself, before the start (registration:
-   * its row and its `registered` event, in the batch's statement): the instant it registered the card
-   * as. The workflow builds the same first state from it, and records only what comes after. Only
+   * its row and its `registered` event, in the batch's statement; the hand-over import, for a plain
+   * migrated card: its row and its `migrated` event): the instant it registered the card as. The workflow builds the same first state from it, and records only what comes after. Only
    * new workflows carry it; a card without it projects its registration in its first task.
    */
   projectedAt?: number;

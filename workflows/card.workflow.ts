@@ -90,9 +90,10 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
     card = input.resume;
   } else if (input.migrated) {
     // A card taken over from the previous vendor: a new input, so no recorded history takes this path.
-    const t = migrate(input.registration, input.migrated, input.actor, Date.now());
+    // Its first projection written by the import when it is plain (`projectedAt`), else here.
+    const t = migrate(input.registration, input.migrated, input.actor, input.projectedAt ?? Date.now());
     card = t.card;
-    unprojected = t.events;
+    unprojected = input.projectedAt === undefined ? t.events : [];
   } else if (input.projectedAt !== undefined) {
     // Registered by the API, its first projection written there (the same transition, at that instant).
     card = register(input.registration, input.actor, input.projectedAt).card;

@@ -7,6 +7,27 @@
  */
 import type { CardEvent, CardSnapshot } from '../../workflows/card-state-machine.js';
 
+/**
+ * States in which a card taken over from the previous vendor holds a booking number: the legacy one
+ * it came with (stored before its workflow starts), else one of ours, drawn at its first projection.
+ */
+export const NUMBERED_ONCE_MIGRATED = new Set(['at_venue', 'notice_mailed', 'notice_returned', 'reserved', 'no_show', 'documents_missing', 'renotice_approved', 'renoticed', 'on_hold']);
+
+/**
+ * Whether a migrated card's first projection is plain: nothing booked, and no number to draw (its
+ * legacy number, if it holds one, is stored before the start and read by the statement). Such a
+ * projection is one statement, written by the import itself before the start (`projectedAt`) or
+ * else by the workflow's activity; any other goes through the activity's transaction.
+ */
+export function plainMigratedProjection(card: CardSnapshot, events: readonly CardEvent[]): boolean {
+  return (
+    events[0]?.type === 'migrated' &&
+    events[0].seq === 1 &&
+    !card.booking &&
+    (typeof events[0].data?.bookingNumber === 'string' || !(card.route === 'pickup' && NUMBERED_ONCE_MIGRATED.has(card.state)))
+  );
+}
+
 export const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 /**

@@ -223,6 +223,24 @@ export class CardsRepository {
   async insertRegistrations(taskQueue: string, batch: readonly { input: CardInput; first: { card: CardSnapshot; events: CardEvent[] }; args: unknown }[]): Promise<Set<string>> {
     if (batch.length === 0) return new Set();
     const residents = residentsInsert(batch.map((b) => b.input));
+    return this.writeFirstProjections(taskQueue, batch, residents);
+  }
+
+  /**
+   * The same for cards whose residents are stored already (the hand-over import's plain migrated
+   * cards): their first projections and their starts, in one statement. A legacy booking number is
+   * read from `booking_number` (stored by the import before).
+   */
+  insertFirstProjections(taskQueue: string, batch: readonly { first: { card: CardSnapshot; events: CardEvent[] }; args: unknown }[]): Promise<Set<string>> {
+    if (batch.length === 0) return Promise.resolve(new Set());
+    return this.writeFirstProjections(taskQueue, batch);
+  }
+
+  private async writeFirstProjections(
+    taskQueue: string,
+    batch: readonly { first: { card: CardSnapshot; events: CardEvent[] }; args: unknown }[],
+    residents?: { sql: string; params: unknown[] },
+  ): Promise<Set<string>> {
     const cards = batch.map(({ first: { card } }) => {
       const v = cardValues(card);
       return { ...Object.fromEntries(CARD_COLUMNS.map((c, i) => [c, v[i]])), snapshot: card };
@@ -233,12 +251,13 @@ export class CardsRepository {
         return { ...Object.fromEntries(EVENT_COLUMNS.map((c, i) => [c, v[i]])), data: e.data ?? null };
       }),
     );
-    const starts = batch.map((b) => ({ card_id: b.input.cardId, args: b.args }));
+    const starts = batch.map((b) => ({ card_id: b.first.card.cardId, args: b.args }));
     const rows = await this.em.fork().execute<{ card_id: string }[]>(
-      `with residents as (${residents.sql} returning 1),
+      `with ${residents ? `residents as (${residents.sql} returning 1),` : ''}
          cards as (
            insert into card (${CARD_COLUMNS.join(', ')}, booking_number, snapshot, updated_at)
-           select ${CARD_COLUMNS.map((c) => (c === 'proposal_kinds' ? 'proposal_kinds::text[]' : c)).join(', ')}, null, snapshot, now()
+           select ${CARD_COLUMNS.map((c) => (c === 'proposal_kinds' ? 'proposal_kinds::text[]' : c)).join(', ')},
+                  (select number from booking_number n where n.card_id = x.card_id), snapshot, now()
              from jsonb_to_recordset(?::jsonb) as x(card_id text, route text, state text, seq int, venue_id text, late boolean, proposal_kinds text,
                received_at timestamptz, notice_mailed_at timestamptz, renoticed_at timestamptz, issued_at timestamptz, closed_at timestamptz, expires_on date, snapshot jsonb)
            on conflict (card_id) do nothing
@@ -257,10 +276,28 @@ export class CardsRepository {
            on conflict (card_id) do nothing
            returning 1)
        select card_id from cards`,
-      [...residents.params, JSON.stringify(cards), JSON.stringify(events), taskQueue, JSON.stringify(starts)],
+      [...(residents?.params ?? []), JSON.stringify(cards), JSON.stringify(events), taskQueue, JSON.stringify(starts)],
     );
     if (rows.length > 0) await this.em.fork().execute(`select pg_notify('card_start', ?)`, [taskQueue]);
     return new Set(rows.map((r) => r.card_id));
+  }
+
+  /**
+   * Puts starts in the outbox (`card_start_pending`) for the workers of `taskQueue`, the cards'
+   * residents already stored (the hand-over import: its cards' first projections are their
+   * workflows' own); a start already there is kept. Then wakes the starters.
+   */
+  async enqueueStarts(taskQueue: string, starts: readonly { cardId: string; args: unknown }[]): Promise<void> {
+    for (let i = 0; i < starts.length; i += 1000) {
+      const part = starts.slice(i, i + 1000).map((x) => ({ card_id: x.cardId, args: x.args }));
+      await this.em.fork().execute(
+        `insert into card_start_pending (card_id, task_queue, args)
+         select x.card_id, ?, x.args from jsonb_to_recordset(?::jsonb) as x(card_id text, args jsonb)
+         on conflict (card_id) do nothing`,
+        [taskQueue, JSON.stringify(part)],
+      );
+    }
+    if (starts.length > 0) await this.em.fork().execute(`select pg_notify('card_start', ?)`, [taskQueue]);
   }
 
   /** Which of these cards still wait for their workflow to be started (their outbox row is there). */

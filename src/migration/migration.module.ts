@@ -1,6 +1,5 @@
 import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Client } from '@temporalio/client';
 import { APP_CONFIG, WARD_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { WardConfig } from '../config/ward-config.js';
@@ -14,9 +13,9 @@ import { MigrationService } from './migration.service.js';
   providers: [
     {
       provide: MigrationService,
-      inject: [EntityManager, Client, WARD_CONFIG, APP_CONFIG],
-      useFactory: (em: EntityManager, client: Client, ward: WardConfig, c: AppConfig) =>
-        new MigrationService({ em, client, ward, eras: EraTable.load(), taskQueue: c.TEMPORAL_TASK_QUEUE }),
+      inject: [EntityManager, WARD_CONFIG, APP_CONFIG],
+      useFactory: (em: EntityManager, ward: WardConfig, c: AppConfig) =>
+        new MigrationService({ em, ward, eras: EraTable.load(), taskQueue: c.TEMPORAL_TASK_QUEUE }),
     },
   ],
   exports: [MigrationService],

@@ -12,15 +12,13 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { WardConfig } from '../config/ward-config.js';
 import { CardsRepository } from '../cards/cards.repository.js';
 import type { CardInput } from '../cards/card.dto.js';
 import type { EraTable } from '../printing/japanese-era.js';
-import { type CardWorkflowInput, PATCHES_AT_START, cardWorkflowId } from '../../workflows/card-messages.js';
-import type { cardWorkflow } from '../../workflows/card.workflow.js';
-import type { Actor, ActorRole, Booking } from '../../workflows/card-state-machine.js';
+import { type CardWorkflowInput, PATCHES_AT_START } from '../../workflows/card-messages.js';
+import { type Actor, type ActorRole, type Booking, type Transition, migrate } from '../../workflows/card-state-machine.js';
+import { plainMigratedProjection } from '../cards/card-projection-sql.js';
 import { type GaijiTable, parseGaijiTable } from './gaiji.js';
 import { type Mapping, parseMapping } from './mapping.js';
 import { type LegacyRecord, type ParseReport, type RowOutcome, parseExport } from './parser.js';
@@ -85,8 +83,6 @@ export interface RunOptions {
   batchSize?: number;
   /** Batches in flight at once. */
   parallelBatches?: number;
-  /** Workflow starts in flight per batch. */
-  startConcurrency?: number;
   /** Test hook: stop once this many rows have been handled in this call (an interrupted run). */
   stopAfter?: number;
   /** Called after each batch with the run's counts. */
@@ -97,7 +93,6 @@ export interface RunOptions {
 
 export interface MigrationDeps {
   em: EntityManager;
-  client: Client;
   ward: WardConfig;
   eras: EraTable;
   taskQueue: string;
@@ -409,9 +404,9 @@ export class MigrationService {
         part.flat(),
       );
     }
-    let next = 0;
-    const startOne = async ({ record: r, booking }: { record: LegacyRecord; booking?: Booking }) => {
-      const tokyo = (iso?: string) => (iso ? new Date(`${iso}T00:00:00+09:00`).toISOString() : undefined);
+    const tokyo = (iso?: string) => (iso ? new Date(`${iso}T00:00:00+09:00`).toISOString() : undefined);
+    const at = Date.now();
+    const starts = ready.map(({ record: r, booking }) => {
       const args: CardWorkflowInput = {
         registration: { cardId: r.cardId, route: r.route, venueId: r.venueId, hasPhone: Boolean(r.resident.phone), expiresOn: r.dates.expiresOn },
         policy: this.deps.ward.policy,
@@ -432,24 +427,23 @@ export class MigrationService {
           oldDates: r.oldDates,
         },
       };
-      try {
-        await this.deps.client.workflow.start<typeof cardWorkflow>('cardWorkflow', {
-          workflowId: cardWorkflowId(r.cardId),
-          taskQueue: this.deps.taskQueue,
-          args: [args],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        });
-        outcome.set(r.row, { outcome: 'imported', cardId: r.cardId });
-      } catch (e) {
-        if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-        outcome.set(r.row, { outcome: 'existed', cardId: r.cardId });
-      }
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(opts.startConcurrency ?? 16, ready.length) }, async () => {
-        while (next < ready.length) await startOne(ready[next++]);
-      }),
-    );
+      outcome.set(r.row, { outcome: 'imported', cardId: r.cardId });
+      return { cardId: r.cardId, args };
+    });
+    // Started by the card workers, eagerly, from registration's outbox (src/worker/card-starter.ts).
+    // A plain card's first projection (nothing booked, no number to draw) is written here, in one
+    // statement with its start, and its workflow starts from that state (`projectedAt`); any other
+    // card's first task projects its migrated state. A card started before (a resumed run) is
+    // refused as already started there, and its outbox row removed.
+    const plain: { first: Transition; args: CardWorkflowInput }[] = [];
+    const others: typeof starts = [];
+    for (const x of starts) {
+      const first = migrate(x.args.registration, x.args.migrated!, actor, at);
+      if (plainMigratedProjection(first.card, first.events)) plain.push({ first, args: { ...x.args, projectedAt: at } });
+      else others.push(x);
+    }
+    await this.cards.insertFirstProjections(this.deps.taskQueue, plain);
+    await this.cards.enqueueStarts(this.deps.taskQueue, others);
     await this.waitReadable(ready.map((r) => r.record.cardId), opts.readableWaitMs ?? 60_000);
     const expected = new Map(records.map((r) => [r.row, expectedOf(r)]));
     const rows = [...outcome.entries()];
