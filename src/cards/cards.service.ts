@@ -97,7 +97,6 @@ function tooManyInFlight(e: unknown): boolean {
   return false;
 }
 
-
 @Injectable()
 export class CardsService {
   constructor(
