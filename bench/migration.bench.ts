@@ -120,6 +120,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   let last = 0;
   const first = await service.run(service.prepare(input), user, {
+    ...(process.env.BENCH_PARALLEL ? { parallelBatches: Number(process.env.BENCH_PARALLEL) } : {}),
+    ...(process.env.BENCH_BATCH ? { batchSize: Number(process.env.BENCH_BATCH) } : {}),
     onProgress: (p) => {
       if (p.done - last >= ROWS / 10) {
         last = p.done;

@@ -144,9 +144,9 @@ describe('hand-over import of the previous vendor\'s export', () => {
     expect(c.card.bookingNumber).toMatch(/^[1-9][0-9]{9}$/);
     expect((await card(id('D'))).card).toMatchObject({ state: 'received', route: 'counter' });
     // A plain migrated card (A: its legacy number; D: nothing to number) starts from the row the
-    // import wrote (`projectedAt` in its input): D's first task records its timer and no projection
-    // (A's projects the re-notice proposal its old notice date makes due at once). B (booked) and C
-    // (a number to draw) are projected by their workflows' first tasks.
+    // import wrote (`projectedAt` in its input), the re-notice proposal A's old notice date makes due
+    // at once included: its first task records its timer and no projection. B (booked) and C (a
+    // number to draw) are projected by their workflows' first tasks.
     const history = async (cardId: string) => (await sys.client.workflow.getHandle(cardWorkflowId(cardId)).fetchHistory()).events ?? [];
     const projectedAt = async (cardId: string) => {
       const input = (await history(cardId))[0].workflowExecutionStartedEventAttributes!.input!.payloads![0].data!;
@@ -159,7 +159,8 @@ describe('hand-over import of the previous vendor\'s export', () => {
       return events.slice(completed + 1, next < 0 ? undefined : next).filter((e) => e.markerRecordedEventAttributes).length;
     };
     expect(await Promise.all(['A', 'D', 'B', 'C'].map((x) => projectedAt(id(x))))).toEqual([true, true, false, false]);
-    expect(await Promise.all(['D', 'B', 'C'].map((x) => firstTaskMarkers(id(x))))).toEqual([0, 1, 1]);
+    expect(await Promise.all(['A', 'D', 'B', 'C'].map((x) => firstTaskMarkers(id(x))))).toEqual([0, 0, 1, 1]);
+    expect(a.timeline.map((e) => e.type)).toEqual(['migrated', 'proposal_opened']);
     const snapshotOf = async (cardId: string) => (await sys.sql<{ snapshot: unknown }>(`select snapshot from card where card_id = ?`, [cardId]))[0].snapshot;
     for (const x of ['A', 'D']) expect(await sys.client.workflow.getHandle(cardWorkflowId(id(x))).query(cardQuery)).toEqual(await snapshotOf(id(x)));
     expect(await sys.sql(`select number, source from booking_number where card_id in (?, ?) order by number`, [id('A'), id('B')])).toEqual([

@@ -98,6 +98,28 @@ describe('registration writes with few statements', () => {
     );
   });
 
+  it('a timer already due at registration (a residence period ended) is in the registration\'s statement too, not in the first task', async () => {
+    const cardId = `${prefix}ZE01`;
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const res = await sys.http('POST', '/api/cards', { token: office, body: aCard({ cardId }, { residencePeriodEnd: yesterday, nationality: 'ベトナム', alphabetName: 'NGUYEN VAN AN' }) });
+    expect([res.status, res.json]).toEqual([200, { cardId, status: 'created' }]);
+    // Readable with its proposal at the answer, both from the statement (same transaction).
+    const events = await sys.sql<{ seq: number; type: string; xmin: string }>(`select seq, type, xmin::text from card_event where card_id = ? order by seq`, [cardId]);
+    expect(events.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'registered'],
+      [2, 'proposal_opened'],
+    ]);
+    expect(events[0].xmin).toBe(events[1].xmin);
+    const history = await eventually(async () => {
+      const h = (await sys.client.workflow.getHandle(cardWorkflowId(cardId)).fetchHistory()).events ?? [];
+      return h.some((e) => e.timerStartedEventAttributes) ? h : undefined;
+    });
+    expect(history.filter((e) => e.markerRecordedEventAttributes)).toEqual([]);
+    expect(await sys.client.workflow.getHandle(cardWorkflowId(cardId)).query(cardQuery)).toEqual(
+      (await sys.sql<{ snapshot: unknown }>(`select snapshot from card where card_id = ?`, [cardId]))[0].snapshot,
+    );
+  });
+
   it('the outbox: a registration written while no worker runs is readable, then started by the next worker; a claim of a worker gone is taken over after its lease', async () => {
     const service = sys.app.get(CardsService);
     const repo = sys.app.get(CardsRepository);

@@ -132,6 +132,17 @@ export function fireDueTimers(card: CardSnapshot, policy: CardPolicy, now: numbe
   return { card: next, events };
 }
 
+/**
+ * A new card as a starter that writes its first projection records it (`projectedAt`): its first
+ * transition (registration, or a card taken over), then the timers already due at that instant (an
+ * old notice's re-notice proposal, a residence period already ended). The workflow builds the same
+ * from the same input, so that its first task records only its timer.
+ */
+export function withDueTimers(first: { card: CardSnapshot; events: CardEvent[] }, policy: CardPolicy, at: number): { card: CardSnapshot; events: CardEvent[] } {
+  const fired = fireDueTimers(first.card, policy, at);
+  return { card: fired.card, events: [...first.events, ...fired.events] };
+}
+
 /** The next instant after `now` at which a rule becomes due, or undefined if none will. */
 export function nextDeadline(card: CardSnapshot, policy: CardPolicy, now: number): number | undefined {
   if (isTerminal(card.state)) return undefined;

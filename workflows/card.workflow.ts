@@ -26,7 +26,7 @@ import {
   policyChangedSignal,
 } from './card-messages.js';
 import { type CardEvent, type CardSnapshot, type Rejection, apply, check, isTerminal, migrate, register } from './card-state-machine.js';
-import { fireDueTimers, nextDeadline } from './card-timers.js';
+import { fireDueTimers, nextDeadline, withDueTimers } from './card-timers.js';
 
 // Local activities: a projection is a short database write, and running it in the workflow task's
 // own worker saves a round trip through the server per transition.
@@ -92,11 +92,13 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
     // A card taken over from the previous vendor: a new input, so no recorded history takes this path.
     // Its first projection written by the import when it is plain (`projectedAt`), else here.
     const t = migrate(input.registration, input.migrated, input.actor, input.projectedAt ?? Date.now());
-    card = t.card;
-    unprojected = input.projectedAt === undefined ? t.events : [];
+    if (input.projectedAt === undefined) {
+      card = t.card;
+      unprojected = t.events;
+    } else card = withDueTimers(t, policy, input.projectedAt).card;
   } else if (input.projectedAt !== undefined) {
-    // Registered by the API, its first projection written there (the same transition, at that instant).
-    card = register(input.registration, input.actor, input.projectedAt).card;
+    // Registered by the API, its first projection written there (the same transitions, at that instant).
+    card = withDueTimers(register(input.registration, input.actor, input.projectedAt), policy, input.projectedAt).card;
   } else {
     const t = register(input.registration, input.actor, Date.now());
     card = t.card;

@@ -14,6 +14,7 @@ import { AuthErrorCode, AuthException } from '../auth/auth.exception.js';
 import { CommonException, type FieldError } from '../common/errors.js';
 import type { CardWorkflowInput, CardActionResult } from '../../workflows/card-messages.js';
 import { PATCHES_AT_START, cardActionUpdate, cardWorkflowId } from '../../workflows/card-messages.js';
+import { withDueTimers } from '../../workflows/card-timers.js';
 import {
   ACTION_DEFINITIONS,
   type Actor,
@@ -157,7 +158,7 @@ export class CardsService {
     return inputs.map((i) => ({ cardId: i.cardId, status: inserted.has(i.cardId) ? 'created' : 'exists', readable: readable.has(i.cardId) }));
   }
 
-  /** Each card's workflow input and first transition, registered by `actor` at `at` (one instant for a batch). */
+  /** Each card's workflow input and first projection (its registration and the timers due then), by `actor` at `at` (one instant for a batch). */
   registrationBatch(inputs: CardInput[], actor: Actor, at: number): { input: CardInput; first: Transition; args: CardWorkflowInput }[] {
     return inputs.map((input) => {
       const args: CardWorkflowInput = {
@@ -173,7 +174,7 @@ export class CardsService {
         patchesAtStart: [...PATCHES_AT_START],
         projectedAt: at,
       };
-      return { input, first: firstTransition(args.registration, actor, at), args };
+      return { input, first: withDueTimers(firstTransition(args.registration, actor, at), args.policy, at), args };
     });
   }
 

@@ -19,6 +19,7 @@ import type { EraTable } from '../printing/japanese-era.js';
 import { type CardWorkflowInput, PATCHES_AT_START } from '../../workflows/card-messages.js';
 import { type Actor, type ActorRole, type Booking, type Transition, migrate } from '../../workflows/card-state-machine.js';
 import { plainMigratedProjection } from '../cards/card-projection-sql.js';
+import { withDueTimers } from '../../workflows/card-timers.js';
 import { type GaijiTable, parseGaijiTable } from './gaiji.js';
 import { type Mapping, parseMapping } from './mapping.js';
 import { type LegacyRecord, type ParseReport, type RowOutcome, parseExport } from './parser.js';
@@ -438,7 +439,7 @@ export class MigrationService {
     const plain: { first: Transition; args: CardWorkflowInput }[] = [];
     const others: typeof starts = [];
     for (const x of starts) {
-      const first = migrate(x.args.registration, x.args.migrated!, actor, at);
+      const first = withDueTimers(migrate(x.args.registration, x.args.migrated!, actor, at), x.args.policy, at);
       if (plainMigratedProjection(first.card, first.events)) plain.push({ first, args: { ...x.args, projectedAt: at } });
       else others.push(x);
     }
