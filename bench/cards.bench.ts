@@ -765,6 +765,10 @@ async function benchUpdates(s: Stack, children: Children): Promise<void> {
   };
   const [sep, one, bare, dir] = [stats('separate'), stats('one'), stats('bare'), stats('direct')];
   say(`  production layout p50 ${sep.p50.toFixed(1)} ms, p99 ${sep.p99.toFixed(1)} ms; one process p50 ${one.p50.toFixed(1)}, p99 ${one.p99.toFixed(1)} ms; bare p50 ${bare.p50.toFixed(1)} ms, p99 ${bare.p99.toFixed(1)} ms`);
+  // The tail, to tell a few slow requests from a slow cluster: each series' slowest eight.
+  for (const k of ['separate', 'one', 'direct', 'bare'] as const) {
+    say(`  slowest ${k}: ${samples[k].map((x) => x.ms).sort((a, b) => b - a).slice(0, 8).map((ms) => ms.toFixed(1)).join(' ')} ms`);
+  }
 
   // Lever (d): the collector's share. In this process (one-process layout, and the bare client) the
   // pauses are known to the microsecond; the children's come from --trace-gc, to a few ms.
