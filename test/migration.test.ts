@@ -5,7 +5,8 @@
  * nothing, an interrupted run that resumes, and the office page in Chromium.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { parse } from 'csv-parse/sync';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,15 @@ describe('hand-over import of the previous vendor\'s export', () => {
   });
   afterAll(async () => {
     await browser?.close();
+    // RECORD_HISTORIES=1 saves two imported cards' histories for the replay test (never over a saved
+    // one): a plain card whose first projection the import wrote with its due re-notice proposal
+    // (`projectedAt`), later booked by its resident; and a booked card its workflow projected.
+    if (process.env.RECORD_HISTORIES === '1' && sys) {
+      for (const [name, cardId] of [['migrated-projected-at-start', id('A')], ['migrated-booked', id('B')]]) {
+        const file = new URL(`./histories/${name}.json`, import.meta.url);
+        if (!existsSync(file)) writeFileSync(file, historyToJSON(await sys.client.workflow.getHandle(cardWorkflowId(cardId)).fetchHistory()));
+      }
+    }
     await sys?.stop();
   });
 
