@@ -158,6 +158,15 @@ const CARD_COLUMNS = ['card_id', 'route', 'state', 'seq', 'venue_id', 'late', 'p
 /** The event's columns as `eventValues` gives them, in order. */
 const EVENT_COLUMNS = ['card_id', 'seq', 'type', 'from_state', 'to_state', 'at', 'actor_user', 'actor_role', 'channel', 'reason', 'data'] as const;
 
+/**
+ * The outbox's insert (`card_start_pending`) from one JSON parameter of `{ card_id, args }` rows and
+ * the task queue before it; `where` narrows the rows (the registration: only the cards it inserted).
+ */
+const outboxInsert = (where = '') =>
+  `insert into card_start_pending (card_id, task_queue, args)
+   select x.card_id, ?, x.args from jsonb_to_recordset(?::jsonb) as x(card_id text, args jsonb) ${where}
+   on conflict (card_id) do nothing`;
+
 /** The residents' insert for a batch (an existing card's resident is never overwritten). */
 function residentsInsert(cards: readonly CardInput[]): { sql: string; params: unknown[] } {
   const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
@@ -191,7 +200,8 @@ export class CardsRepository {
 
   /**
    * Which of these cards are registered: the read model holds them and their workflows are started
-   * (no start owed), in one query for the whole batch. Unscoped: registration waits for its own cards, whatever their venue.
+   * (no start owed), in one query for the whole batch. Unscoped: registration waits for its own
+   * cards, whatever their venue.
    */
   async readable(cardIds: string[]): Promise<Set<string>> {
     if (cardIds.length === 0) return new Set();
@@ -269,16 +279,11 @@ export class CardsRepository {
             where x.card_id in (select card_id from cards)
            on conflict (card_id, seq) do nothing
            returning 1),
-         starts as (
-           insert into card_start_pending (card_id, task_queue, args)
-           select x.card_id, ?, x.args from jsonb_to_recordset(?::jsonb) as x(card_id text, args jsonb)
-            where x.card_id in (select card_id from cards)
-           on conflict (card_id) do nothing
-           returning 1)
+         starts as (${outboxInsert('where x.card_id in (select card_id from cards)')} returning 1)
        select card_id from cards`,
       [...(residents?.params ?? []), JSON.stringify(cards), JSON.stringify(events), taskQueue, JSON.stringify(starts)],
     );
-    if (rows.length > 0) await this.em.fork().execute(`select pg_notify('card_start', ?)`, [taskQueue]);
+    if (rows.length > 0) await this.wakeStarters(taskQueue);
     return new Set(rows.map((r) => r.card_id));
   }
 
@@ -290,21 +295,14 @@ export class CardsRepository {
   async enqueueStarts(taskQueue: string, starts: readonly { cardId: string; args: unknown }[]): Promise<void> {
     for (let i = 0; i < starts.length; i += 1000) {
       const part = starts.slice(i, i + 1000).map((x) => ({ card_id: x.cardId, args: x.args }));
-      await this.em.fork().execute(
-        `insert into card_start_pending (card_id, task_queue, args)
-         select x.card_id, ?, x.args from jsonb_to_recordset(?::jsonb) as x(card_id text, args jsonb)
-         on conflict (card_id) do nothing`,
-        [taskQueue, JSON.stringify(part)],
-      );
+      await this.em.fork().execute(outboxInsert(), [taskQueue, JSON.stringify(part)]);
     }
-    if (starts.length > 0) await this.em.fork().execute(`select pg_notify('card_start', ?)`, [taskQueue]);
+    if (starts.length > 0) await this.wakeStarters(taskQueue);
   }
 
-  /** Which of these cards still wait for their workflow to be started (their outbox row is there). */
-  async unstarted(cardIds: readonly string[]): Promise<Set<string>> {
-    if (cardIds.length === 0) return new Set();
-    const rows = await this.em.fork().execute<{ card_id: string }[]>(`select card_id from card_start_pending where card_id = any(?::text[])`, [`{${cardIds.join(',')}}`]);
-    return new Set(rows.map((r) => r.card_id));
+  /** Wakes the worker processes' starters of this task queue (`CardStarter` listens on `card_start`). */
+  private async wakeStarters(taskQueue: string): Promise<void> {
+    await this.em.fork().execute(`select pg_notify('card_start', ?)`, [taskQueue]);
   }
 
   async findView(scope: VenueScope, cardId: string): Promise<{ view: CardView; snapshot: CardSnapshot } | undefined> {

@@ -118,5 +118,5 @@ export async function createCardWorker(opts: CardWorkerOptions): Promise<Worker>
 }
 
 const cardStarters = new WeakMap<Worker, CardStarter>();
-/** The registration starter of a card worker built with `databaseUrl` (its counts, for the benchmark). */
+/** The registration starter of a card worker built with `databaseUrl` (its counts: how many it started, how many eagerly). */
 export const cardStarterOf = (worker: Worker): CardStarter | undefined => cardStarters.get(worker);
