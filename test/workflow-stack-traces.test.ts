@@ -1,12 +1,13 @@
 /**
  * The card worker runs workflows without the SDK's per-promise stack-trace capture (a V8 promise hook
  * that the SDK 1.24 installs unconditionally; about a quarter of the worker's CPU per registered
- * card): on its main thread, with the deadlock timeout kept at the SDK's default. Fails if an SDK
+ * card): on its main thread, with the deadlock timeout kept at the SDK's default (once per activation). Fails if an SDK
  * upgrade changes the internals `withoutWorkflowStackTraces` reaches into, or if the worker goes
  * back to capturing them.
  */
 import { globalHandlers } from '@temporalio/worker/lib/workflow/vm-shared.js';
 import { safeRandomUUID } from '../src/common/my-number.js';
+import { activationDeadlineOf } from '../src/worker/activation-deadline.js';
 import { cardWorkflowId } from '../workflows/card-messages.js';
 import { TestSystem, aCard } from './support/test-system.js';
 
@@ -32,7 +33,7 @@ describe('workflow stack traces on the card worker', () => {
     // No promise hook in this process, and the worker's options as chosen.
     expect(globalHandlers.promiseHookInstalled).toBe(false);
     const options = sys.cardWorker!.worker.options as unknown as { debugMode: boolean; isolateExecutionTimeoutMs: number };
-    expect([options.debugMode, options.isolateExecutionTimeoutMs]).toEqual([true, 5000]);
+    expect([options.debugMode, options.isolateExecutionTimeoutMs, activationDeadlineOf(sys.cardWorker!.worker)]).toEqual([true, 5000, 5000]);
 
     // The card's own query and an action answer as before.
     expect((await handle.query<{ state: string }>('card')).state).toBe('received');

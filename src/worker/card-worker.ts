@@ -7,6 +7,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { globalHandlers } from '@temporalio/worker/lib/workflow/vm-shared.js';
 import { createCardActivities } from '../../activities/create-card-activities.js';
 import { createMailingActivities } from '../../activities/create-mailing-activities.js';
+import { oneDeadlinePerActivation } from './activation-deadline.js';
 import { CardStarter } from './card-starter.js';
 import { redactingActivityInterceptor } from './redacting-interceptor.js';
 
@@ -66,11 +67,15 @@ export interface CardWorkerOptions {
   log?: { warn(obj: object, msg: string): void };
 }
 
+/** The SDK's default deadlock timeout: a workflow activation that runs longer without yielding fails its task. */
+export const DEADLOCK_TIMEOUT_MS = 5_000;
+
 export async function createCardWorker(opts: CardWorkerOptions): Promise<Worker> {
   withoutWorkflowStackTraces();
   // Not in the SDK's option type, but read from the options like the rest (its default outside
-  // debugMode): a workflow that runs longer than this without yielding fails its task.
-  const deadlockTimeout = { isolateExecutionTimeout: '5s' } as object;
+  // debugMode): a workflow that runs longer than this without yielding fails its task. Applied once
+  // per activation rather than once per call into the workflow context (activation-deadline.ts).
+  const deadlockTimeout = { isolateExecutionTimeout: `${DEADLOCK_TIMEOUT_MS}ms` } as object;
   const worker = await Worker.create({
     ...deadlockTimeout,
     // Workflows run on this process's main thread (the SDK's `debugMode` means that and nothing
@@ -93,6 +98,7 @@ export async function createCardWorker(opts: CardWorkerOptions): Promise<Worker>
     maxConcurrentLocalActivityExecutions: 100,
     ...opts.tuning,
   });
+  oneDeadlinePerActivation(worker, DEADLOCK_TIMEOUT_MS);
   if (opts.databaseUrl) {
     // The registration outbox's starter runs exactly while the worker runs: `run()` starts it and
     // stops it when the worker has stopped. Its client shares the worker's connection (eager starts).
