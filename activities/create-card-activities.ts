@@ -4,8 +4,8 @@
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
-import type { Booking, CardSnapshot } from '../workflows/card-state-machine.js';
-import type { CardActivities, ClaimBookingInput, ProjectCardInput, ReportStuckInput } from './card.activities.js';
+import { type Booking, type CardEvent, type CardSnapshot, apply } from '../workflows/card-state-machine.js';
+import type { CardActivities, ClaimBookingInput, ProjectCardInput, ReportStuckInput, ReserveCardInput } from './card.activities.js';
 import { assignBookingNumber, type SqlRunner } from '../src/booking/booking-number.js';
 import { NUMBERED_ONCE_MIGRATED, cardValues, eventValues, insertEventsSql, plainMigratedProjection, upsertCardSql } from '../src/cards/card-projection-sql.js';
 
@@ -28,16 +28,24 @@ export const SLOT_FULL = 'SLOT_FULL';
  * caller's transaction. Answers how many bookings it released (0 or 1: one active booking per card).
  */
 async function releaseActive(tx: SqlRunner, cardId: string, as: string): Promise<number> {
-  const released = await tx.execute<{ venue_id: string; starts_at: Date }[]>(
-    `update booking set status = ?, released_at = now() where card_id = ? and status = 'booked' returning venue_id, starts_at`,
+  const released = await tx.execute<{ n: string }[]>(
+    `with released as (update booking set status = ?, released_at = now() where card_id = ? and status = 'booked' returning venue_id, starts_at),
+          given as (${GIVE_BACK} returning 1)
+     select count(*) as n from released`,
     [as, cardId],
   );
-  for (const b of released) await giveBack(tx, b);
-  return released.length;
+  return Number(released[0]?.n ?? 0);
 }
 
-async function giveBack(tx: SqlRunner, b: { venue_id: string; starts_at: Date }): Promise<void> {
-  await tx.execute(`update slot set booked = greatest(booked - 1, 0), updated_at = now() where venue_id = ? and starts_at = ?`, [b.venue_id, b.starts_at]);
+/** Gives each booking of the `released` clause its slot's place back (one statement with the release). */
+const GIVE_BACK = `update slot s set booked = greatest(s.booked - 1, 0), updated_at = now() from released r where s.venue_id = r.venue_id and s.starts_at = r.starts_at`;
+
+/** Releases one booking row (as `status`) and gives its slot's place back, in one statement. */
+async function releaseRow(tx: SqlRunner, id: string, status: string): Promise<void> {
+  await tx.execute(
+    `with released as (update booking set status = ?, released_at = now() where id = ? returning venue_id, starts_at) ${GIVE_BACK}`,
+    [status, id],
+  );
 }
 
 /** A booking of the card that holds a place: `booked`, or `changing` while a change is recorded. */
@@ -53,17 +61,14 @@ const inOrder = (card: CardSnapshot, rows: OpenBooking[]) => rows.length === 0 |
  * (the card still holds it), and then the claim that change made is voided. One query when nothing
  * is to do.
  */
-async function reconcileBookings(tx: SqlRunner, card: CardSnapshot): Promise<void> {
-  const rows = await tx.execute<OpenBooking[]>(
-    `select id, status, venue_id, starts_at from booking where card_id = ? and status in ('booked', 'changing') order by id`,
-    [card.cardId],
-  );
+async function reconcileBookings(tx: SqlRunner, card: CardSnapshot, read?: OpenBooking[]): Promise<void> {
+  const rows =
+    read ??
+    (await tx.execute<OpenBooking[]>(`select id, status, venue_id, starts_at from booking where card_id = ? and status in ('booked', 'changing') order by id`, [card.cardId]));
   if (inOrder(card, rows)) return;
   const kept = card.booking ? (rows.find((r) => r.status === 'booked' && holds(card, r)) ?? rows.find((r) => holds(card, r))) : undefined;
   for (const r of rows) {
-    if (r === kept) continue;
-    await tx.execute(`update booking set status = ?, released_at = now() where id = ?`, [r.status === 'changing' ? 'changed' : 'void', r.id]);
-    await giveBack(tx, r);
+    if (r !== kept) await releaseRow(tx, r.id, r.status === 'changing' ? 'changed' : 'void');
   }
   if (kept && kept.status !== 'booked') await tx.execute(`update booking set status = 'booked', released_at = null where id = ?`, [kept.id]);
 }
@@ -101,6 +106,113 @@ async function refusing<T>(what: string, fn: () => Promise<T>): Promise<T> {
     }
     throw ApplicationFailure.create({ type: 'DATABASE_ERROR', message: `the ${what} failed${state ? ` (SQLSTATE ${state})` : ''}` });
   }
+}
+
+
+type BookingRow = { booking_number: string; venue_id: string; starts_at: Date; ends_at: Date };
+const bookingView = (r: BookingRow): Booking => ({
+  bookingNumber: r.booking_number,
+  venueId: r.venue_id,
+  startsAt: new Date(r.starts_at).toISOString(),
+  endsAt: new Date(r.ends_at).toISOString(),
+});
+
+/** Claims a place in the slot for the card, in the caller's transaction; idempotent on the request id. */
+async function claimIn(tx: SqlRunner, input: ClaimBookingInput): Promise<Booking> {
+  // Idempotent on the request: a retried claim answers the booking it made while that booking is
+  // still the card's (or stepping aside for it). A booking of this request that was let go (voided,
+  // or replaced by a later change) belongs to a change that was never recorded: its workflow task
+  // was lost (a timeout under load) and the update delivered again later, after other changes. It
+  // keeps its row under another request id (the WITH clause; the query reads the rows as they were
+  // before it, so it sees only the open ones), and the request claims afresh: answering it would
+  // give the card a booking that holds no place.
+  const before = await tx.execute<BookingRow[]>(
+    `with renamed as (update booking set request_id = left(request_id, 170) || '#' || id where request_id = ? and status not in ('booked', 'changing') returning 1)
+     select booking_number, venue_id, starts_at, ends_at from booking where request_id = ? and status in ('booked', 'changing')`,
+    [input.requestId, input.requestId],
+  );
+  if (before[0]) return bookingView(before[0]);
+  // The claim itself: one conditional update, never check-then-insert. The row lock makes
+  // concurrent claims on one slot wait for each other, and each sees the count the last left.
+  const slot = await tx.execute<{ ends_at: Date }[]>(
+    `update slot set booked = booked + 1, updated_at = now()
+      where venue_id = ? and starts_at = ? and open and booked < capacity returning ends_at`,
+    [input.venueId, input.startsAt],
+  );
+  if (!slot[0]) {
+    throw ApplicationFailure.create({
+      type: SLOT_FULL,
+      message: `SLOT_FULL: the slot ${input.venueId} ${input.startsAt} has no free place (or is closed)`,
+      nonRetryable: true,
+      // An answer, not a fault: logged at debug level by the worker, not as a warning.
+      category: ApplicationFailureCategory.BENIGN,
+    });
+  }
+  // The card's active booking (the one a change replaces, or one a claim left when its change was
+  // not recorded) steps aside as `changing`, its place still held: the change's projection releases
+  // it, or, if the change is not recorded, the card's next projection restores it.
+  await tx.execute(`update booking set status = 'changing' where card_id = ? and status = 'booked'`, [input.cardId]);
+  const number = await assignBookingNumber(tx, input.cardId);
+  const row = await tx.execute<BookingRow[]>(
+    `insert into booking (card_id, request_id, booking_number, venue_id, starts_at, ends_at)
+     values (?, ?, ?, ?, ?, ?) returning booking_number, venue_id, starts_at, ends_at`,
+    [input.cardId, input.requestId, number, input.venueId, input.startsAt, slot[0].ends_at],
+  );
+  return bookingView(row[0]);
+}
+
+/** A projection in a transaction of its own (or the caller's): number, row, events, released bookings, reconcile. */
+async function projectInTransaction(tx: SqlRunner, card: CardSnapshot, events: CardEvent[], numbers: boolean): Promise<void> {
+  // The card's booking number, from the moment its notice is prepared (kept through changes).
+  if (numbers) await assignBookingNumber(tx, card.cardId);
+  await tx.execute(upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)'), [
+    ...cardValues(card),
+    card.cardId,
+    card.booking?.bookingNumber ?? null,
+    JSON.stringify(card),
+  ]);
+  let recorded = new Set<number>();
+  if (events.length > 0) {
+    const inserted = await tx.execute<{ seq: number }[]>(`${insertEventsSql(events.length)} returning seq`, eventValues(card.cardId, events));
+    recorded = new Set(inserted.map((r) => Number(r.seq)));
+  }
+  // A booking the card let go of (cancel, no-show, documents missing, issue, discard) is released
+  // with its slot's place, once: only when its event is recorded now (a retry changes nothing).
+  for (const e of events) {
+    if (typeof e.data?.releasedBooking === 'string' && recorded.has(e.seq)) await releaseActive(tx, card.cardId, RELEASED_AS[e.type] ?? 'void');
+  }
+  // Only the card as it is now says which booking it holds: a late retry of an older projection
+  // (its row update was refused above as older) must not void the booking a newer change made.
+  if (card.route === 'pickup') {
+    const [now] = await tx.execute<{ seq: number }[]>(`select seq from card where card_id = ? for update`, [card.cardId]);
+    if (!now || Number(now.seq) <= card.seq) await reconcileBookings(tx, card);
+  }
+  // Recorded: the card is no longer stuck.
+  await tx.execute(`delete from card_stuck where card_id = ?`, [card.cardId]);
+}
+
+/**
+ * A reservation's projection, in the claim's transaction (its number is drawn, its booking row
+ * written): the row, the events and `card_stuck` in one statement that also reads the card's
+ * open bookings and its recorded seq as they were before it; then the booking the change replaced
+ * is released (one statement), unless a newer projection of the card is already recorded.
+ */
+async function projectReserved(tx: SqlRunner, card: CardSnapshot, events: CardEvent[]): Promise<void> {
+  // Bookings let go by these events are released by the general path (never a reservation's own).
+  if (events.some((e) => typeof e.data?.releasedBooking === 'string')) return projectInTransaction(tx, card, events, true);
+  const rows = await tx.execute<(Partial<OpenBooking> & { seq: number | null })[]>(
+    `with
+        projected as (${upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)')} returning 1),
+        ${events.length > 0 ? `recorded as (${insertEventsSql(events.length)} returning 1),` : ''}
+        unstuck as (delete from card_stuck where card_id = ? returning 1)
+      select (select seq from card where card_id = ?) as seq, b.id, b.status, b.venue_id, b.starts_at
+        from (select 1) one left join booking b on b.card_id = ? and b.status in ('booked', 'changing') order by b.id`,
+    [...cardValues(card), card.cardId, card.booking?.bookingNumber ?? null, JSON.stringify(card), ...eventValues(card.cardId, events), card.cardId, card.cardId, card.cardId],
+  );
+  const recordedSeq = rows[0]?.seq;
+  // A newer projection is recorded already (a late retry): the card as it is now keeps its bookings.
+  if (recordedSeq !== null && recordedSeq !== undefined && Number(recordedSeq) > card.seq) return;
+  await reconcileBookings(tx, card, rows.filter((r): r is OpenBooking & { seq: number | null } => r.id !== null && r.id !== undefined));
 }
 
 export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
@@ -151,35 +263,7 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
         const open = await refusing("card's projection", () => deps.orm.em.fork().execute<OpenBooking[]>(sql, params));
         if (card.route !== 'pickup' || inOrder(card, open)) return;
       }
-      const em = deps.orm.em.fork();
-      await refusing("card's projection", () => em.transactional(async (tx) => {
-        // The card's booking number, from the moment its notice is prepared (kept through changes).
-        if (numbers) await assignBookingNumber(tx, card.cardId);
-        await tx.execute(upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)'), [
-          ...cardValues(card),
-          card.cardId,
-          card.booking?.bookingNumber ?? null,
-          JSON.stringify(card),
-        ]);
-        let recorded = new Set<number>();
-        if (events.length > 0) {
-          const inserted = await tx.execute<{ seq: number }[]>(`${insertEventsSql(events.length)} returning seq`, eventValues(card.cardId, events));
-          recorded = new Set(inserted.map((r) => Number(r.seq)));
-        }
-        // A booking the card let go of (cancel, no-show, documents missing, issue, discard) is released
-        // with its slot's place, once: only when its event is recorded now (a retry changes nothing).
-        for (const e of events) {
-          if (typeof e.data?.releasedBooking === 'string' && recorded.has(e.seq)) await releaseActive(tx, card.cardId, RELEASED_AS[e.type] ?? 'void');
-        }
-        // Only the card as it is now says which booking it holds: a late retry of an older projection
-        // (its row update was refused above as older) must not void the booking a newer change made.
-        if (card.route === 'pickup') {
-          const [now] = await tx.execute<{ seq: number }[]>(`select seq from card where card_id = ? for update`, [card.cardId]);
-          if (!now || Number(now.seq) <= card.seq) await reconcileBookings(tx, card);
-        }
-        // Recorded: the card is no longer stuck.
-        await tx.execute(`delete from card_stuck where card_id = ?`, [card.cardId]);
-      }));
+      await refusing("card's projection", () => deps.orm.em.fork().transactional((tx) => projectInTransaction(tx, card, events, numbers)));
     },
 
     async reportStuck({ cardId, seq, error }: ReportStuckInput): Promise<void> {
@@ -191,51 +275,18 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
     },
 
     async claimBooking(input: ClaimBookingInput): Promise<Booking> {
-      type Row = { booking_number: string; venue_id: string; starts_at: Date; ends_at: Date };
-      const view = (r: Row): Booking => ({
-        bookingNumber: r.booking_number,
-        venueId: r.venue_id,
-        startsAt: new Date(r.starts_at).toISOString(),
-        endsAt: new Date(r.ends_at).toISOString(),
-      });
+      return refusing('booking', () => deps.orm.em.fork().transactional((tx) => claimIn(tx, input)));
+    },
+
+    async reserveCard({ claim, card, request, now, unprojected }: ReserveCardInput): Promise<Booking> {
       return refusing('booking', () =>
         deps.orm.em.fork().transactional(async (tx) => {
-          // Idempotent on the request: a retried claim answers the booking it made while that booking
-          // is still the card's (or stepping aside for it). A booking of this request that was let go
-          // (voided, or replaced by a later change) belongs to a change that was never recorded: its
-          // workflow task was lost (a timeout under load) and the update delivered again later, after
-          // other changes. It keeps its row under another request id, and the request claims afresh;
-          // answering it would give the card a booking that holds no place.
-          await tx.execute(`update booking set request_id = left(request_id, 170) || '#' || id where request_id = ? and status not in ('booked', 'changing')`, [input.requestId]);
-          const before = await tx.execute<Row[]>(`select booking_number, venue_id, starts_at, ends_at from booking where request_id = ?`, [input.requestId]);
-          if (before[0]) return view(before[0]);
-          // The claim itself: one conditional update, never check-then-insert. The row lock makes
-          // concurrent claims on one slot wait for each other, and each sees the count the last left.
-          const slot = await tx.execute<{ ends_at: Date }[]>(
-            `update slot set booked = booked + 1, updated_at = now()
-              where venue_id = ? and starts_at = ? and open and booked < capacity returning ends_at`,
-            [input.venueId, input.startsAt],
-          );
-          if (!slot[0]) {
-            throw ApplicationFailure.create({
-              type: SLOT_FULL,
-              message: `SLOT_FULL: the slot ${input.venueId} ${input.startsAt} has no free place (or is closed)`,
-              nonRetryable: true,
-              // An answer, not a fault: logged at debug level by the worker, not as a warning.
-              category: ApplicationFailureCategory.BENIGN,
-            });
-          }
-          // The card's active booking (the one a change replaces, or one a claim left when its change
-          // was not recorded) steps aside as `changing`, its place still held: the change's projection
-          // releases it, or, if the change is not recorded, the card's next projection restores it.
-          await tx.execute(`update booking set status = 'changing' where card_id = ? and status = 'booked'`, [input.cardId]);
-          const number = await assignBookingNumber(tx, input.cardId);
-          const row = await tx.execute<Row[]>(
-            `insert into booking (card_id, request_id, booking_number, venue_id, starts_at, ends_at)
-             values (?, ?, ?, ?, ?, ?) returning booking_number, venue_id, starts_at, ends_at`,
-            [input.cardId, input.requestId, number, input.venueId, input.startsAt, slot[0].ends_at],
-          );
-          return view(row[0]);
+          const booking = await claimIn(tx, claim);
+          // The workflow applies the same transition with the booking answered here (same card,
+          // request and instant), so the row written is the state it takes.
+          const t = apply(card, request, now, { booking });
+          await projectReserved(tx, t.card, [...unprojected, ...t.events]);
+          return booking;
         }),
       );
     },

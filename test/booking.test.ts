@@ -8,6 +8,12 @@ import { TestSystem, aCard, bookableStart } from './support/test-system.js';
 import { BookingService } from '../src/booking/booking.service.js';
 import { assignBookingNumber, dammDigit } from '../src/booking/booking-number.js';
 import { addBusinessDays, tokyoDate } from '../src/calendar/business-days.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { patchesIn } from '../src/worker/patches.js';
+import { type CardWorkflowInput, PATCHES_AT_START, RESERVE_IN_ONE_TRANSACTION, cardWorkflowId } from '../workflows/card-messages.js';
+import type { CardSnapshot } from '../workflows/card-state-machine.js';
 
 describe('booking a pickup slot', () => {
   let sys: TestSystem;
@@ -21,7 +27,15 @@ describe('booking a pickup slot', () => {
       sys.token('venue', `venue-toyosu-${safeRandomUUID().slice(0, 6)}`, 'toyosu'),
     ]);
   });
+  // RECORD_HISTORIES=1 saves these cards' histories for the replay test (never over a saved one).
+  const recorded: Record<string, string> = {};
   afterAll(async () => {
+    if (process.env.RECORD_HISTORIES === '1') {
+      for (const [name, cardId] of Object.entries(recorded)) {
+        const file = new URL(`./histories/${name}.json`, import.meta.url);
+        if (!existsSync(file)) writeFileSync(file, historyToJSON(await sys.client.workflow.getHandle(cardWorkflowId(cardId)).fetchHistory()));
+      }
+    }
     await sys.stop();
   });
 
@@ -57,6 +71,13 @@ describe('booking a pickup slot', () => {
 
   const slotRow = async (key: { venueId: string; startsAt: string }) =>
     (await sys.sql<{ booked: number; capacity: number }>(`select booked, capacity from slot where venue_id = ? and starts_at = ?`, [key.venueId, key.startsAt]))[0];
+  /** The activity types of a history's local activities, in order. */
+  const localActivities = (history: Awaited<ReturnType<ReturnType<typeof sys.client.workflow.getHandle>['fetchHistory']>>) =>
+    (history.events ?? []).flatMap((e) => {
+      const m = e.markerRecordedEventAttributes;
+      const data = m?.markerName === 'core_local_activity' ? m.details?.data?.payloads?.[0] : undefined;
+      return data ? [defaultPayloadConverter.fromPayload<{ activity_type: string }>(data).activity_type] : [];
+    });
   const active = async (cardId: string) =>
     sys.sql<{ venue_id: string; starts_at: Date; booking_number: string }>(`select venue_id, starts_at, booking_number from booking where card_id = ? and status = 'booked'`, [cardId]);
 
@@ -139,6 +160,52 @@ describe('booking a pickup slot', () => {
     expect((await sys.http('GET', `/api/cards/${id}`, { token: venue })).status).toBe(404);
   });
 
+  it('claims the place and records the reservation in one local activity, one transaction (a change too)', async () => {
+    const [id] = await cardsAtVenue(1);
+    const first = await sys.slot('kuyakusho', bookableStart(12, '10:05'));
+    const second = await sys.slot('kuyakusho', bookableStart(12, '11:05'));
+    const booked = await must(id, callcenter, 'reserve', { data: first });
+    await must(id, callcenter, 'reserve', { data: second });
+    recorded['reserve-one-transaction'] = id;
+    const history = await sys.client.workflow.getHandle(cardWorkflowId(id)).fetchHistory();
+    // inspect, ship_to_venue, receive_at_venue: a projection each; each reservation: one activity.
+    expect(localActivities(history)).toEqual(['projectCard', 'projectCard', 'projectCard', 'reserveCard', 'reserveCard']);
+    // A new card declares the patch in its input: no marker for it.
+    expect([...patchesIn(history)].sort()).toEqual([...PATCHES_AT_START].sort());
+    expect((history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toEqual([]);
+    // What the transaction recorded is what the workflow took: the row's snapshot is the card's state.
+    const [row] = await sys.sql<{ snapshot: unknown; state: string; seq: number }>(`select snapshot, state, seq from card where card_id = ?`, [id]);
+    const state = await sys.client.workflow.getHandle(cardWorkflowId(id)).query<{ seq: number }>('card');
+    expect(row.snapshot).toEqual(state);
+    expect([row.state, Number(row.seq)]).toEqual(['reserved', booked.card.seq + 1]);
+    expect([(await slotRow(first)).booked, (await slotRow(second)).booked]).toEqual([0, 1]);
+    expect(await sys.sql(`select status from booking where card_id = ? order by id`, [id])).toEqual([{ status: 'changed' }, { status: 'booked' }]);
+  });
+
+  it('a card whose run started before the one-transaction patch takes it at its next reservation, with a marker', async () => {
+    const [id] = await cardsAtVenue(1);
+    const handle = sys.client.workflow.getHandle(cardWorkflowId(id));
+    // The same card in a run started before the patch: its input declares only the older one.
+    const started = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    const input = defaultPayloadConverter.fromPayload<CardWorkflowInput>(started!);
+    const card = await handle.query<CardSnapshot>('card');
+    await handle.terminate('test: the card continues in a run started before the patch');
+    await sys.client.workflow.start('cardWorkflow', {
+      taskQueue: sys.taskQueue,
+      workflowId: cardWorkflowId(id),
+      args: [{ ...input, projectedAt: undefined, patchesAtStart: ['bounded-projection'], resume: card }],
+    });
+    const slot = await sys.slot('kuyakusho', bookableStart(12, '13:05'));
+    await must(id, callcenter, 'reserve', { data: slot });
+    recorded['reserve-patched-at-reservation'] = id;
+    const history = await handle.fetchHistory();
+    expect([...patchesIn(history)].sort()).toEqual(['bounded-projection', RESERVE_IN_ONE_TRANSACTION]);
+    expect((history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toHaveLength(1);
+    expect(localActivities(history)).toEqual(['reserveCard']);
+    expect((await slotRow(slot)).booked).toBe(1);
+    expect((await active(id)).map((b) => new Date(b.starts_at).toISOString())).toEqual([slot.startsAt]);
+  });
+
   it('cancel releases the slot; the card keeps its booking number', async () => {
     const [id] = await cardsAtVenue(1);
     const slot = await sys.slot('kuyakusho', bookableStart(9, '15:05'));
@@ -216,6 +283,8 @@ describe('booking a pickup slot', () => {
       await sys.sql(`insert into ${poison} (card_id, type) values (?, 'reserve')`, [id]);
       const refused = await act(id, callcenter, 'reserve', { data: second });
       expect([refused.status, refused.json.error.code]).toEqual([422, 'CHANGE_REFUSED']);
+      // The claim was in the refused change's transaction: the new slot never counted it.
+      expect((await slotRow(second)).booked).toBe(0);
       // The card still holds the first slot, and so does the booking table: its place is kept.
       const card = (await sys.http('GET', `/api/cards/${id}`, { token: office })).json;
       expect(card.booking.startsAt).toBe(first.startsAt);

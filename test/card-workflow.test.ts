@@ -171,7 +171,7 @@ describe('card workflow with short timers', () => {
     // The input declares the patch, so the run takes its branch without recording anything for it.
     expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toEqual([]);
     expect(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toEqual([]);
-    expect([...patchesIn(history)]).toEqual(['bounded-projection']);
+    expect([...patchesIn(history)]).toEqual(['bounded-projection', 'reserve-one-transaction']);
     // The bounded projection is the branch taken: local activities, each of them with a marker.
     expect(events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')).toBe(true);
     expect(await replayHistory(cardWorkflowId(cardId), history)).toEqual({ replayed: true });

@@ -58,13 +58,17 @@ export interface CardWorkflowInput {
 }
 
 /**
- * The patches checked at the start of a run (`bounded-projection`) that every card started now takes.
+ * The patches that every card started now takes (`bounded-projection`, checked at the start of a
+ * run; `reserve-one-transaction`, at a reservation).
  * A new card declares them in its input rather than through `patched()`: for a patch, Temporal records
  * a marker *and* upserts the `TemporalChangeVersion` search attribute (a visibility write) in the
  * card's first workflow task, about 1.5 ms of Temporal's CPU per registered card (README, Benchmark).
  * Recorded histories carry no such input and call `patched()` as they did.
  */
-export const PATCHES_AT_START: readonly string[] = ['bounded-projection'];
+export const PATCHES_AT_START: readonly string[] = ['bounded-projection', 'reserve-one-transaction'];
+
+/** The patch under which a reservation's claim and projection are one local activity (`reserveCard`). */
+export const RESERVE_IN_ONE_TRANSACTION = 'reserve-one-transaction';
 
 /** A request the card applied: its update id (the caller's idempotency key), when, and its answer. */
 export interface AppliedRequest {

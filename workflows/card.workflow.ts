@@ -21,6 +21,7 @@ import {
   type CardActionRequest,
   type CardActionResult,
   type CardWorkflowInput,
+  RESERVE_IN_ONE_TRANSACTION,
   cardActionUpdate,
   cardQuery,
   policyChangedSignal,
@@ -82,7 +83,7 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
   // card started with the patch in its input takes it without a marker (no history before it has
   // that input, so each replays as it ran).
   const safe = input.patchesAtStart?.includes('bounded-projection') === true || patched('bounded-projection');
-  const { projectCard, claimBooking, reportStuck } = safe ? bounded : legacy;
+  const { projectCard, claimBooking, reportStuck, reserveCard } = safe ? bounded : legacy;
   let policy = input.policy;
   let card: CardSnapshot;
   let unprojected: CardEvent[] = [];
@@ -159,6 +160,23 @@ export async function cardWorkflow(input: CardWorkflowInput): Promise<CardSnapsh
             startsAt: req.data!.startsAt as string,
             endsAt: req.data!.endsAt as string,
           };
+          // One local activity claims the place and records the change in one transaction, and the
+          // workflow applies the same transition with the booking it answers. Cards started with the
+          // patch in their input take it without a marker; runs that reserved before it replay the
+          // claim and the projection as two activities.
+          if (safe && (input.patchesAtStart?.includes(RESERVE_IN_ONE_TRANSACTION) === true || patched(RESERVE_IN_ONE_TRANSACTION))) {
+            const now = Date.now();
+            try {
+              booking = await reserveCard({ claim, card, request, now, unprojected });
+            } catch (e) {
+              throw notRecorded(e, card);
+            }
+            const t = apply(card, request, now, { booking });
+            unprojected = [];
+            card = t.card;
+            changes++;
+            return remember(t);
+          }
           if (!safe) booking = await claimBooking(claim);
           else {
             try {
