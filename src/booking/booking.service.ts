@@ -169,9 +169,9 @@ export class BookingService {
 
   /** Books (reserve) or changes (the card already reserved) the card into the slot. idempotencyKey as for actions. */
   async book(cardId: string, key: SlotKey, booker: Booker, idempotencyKey: string): Promise<CardActionResult> {
-    const card = await this.card(cardId, booker);
     const venueId = key.venueId;
-    const slot = await this.slot({ venueId, startsAt: key.startsAt });
+    // The card and the slot in one round trip.
+    const { slot, ...card } = await this.card(cardId, booker, key);
     if (!slot) throw new BookingException(BookingErrorCode.SLOT_NOT_FOUND, `no slot at ${venueId} starting ${key.startsAt}`, { venueId, startsAt: key.startsAt });
     if (!slot.open) throw new BookingException(BookingErrorCode.SLOT_CLOSED, `the slot at ${venueId} starting ${slot.startsAt} is closed`, { venueId, startsAt: slot.startsAt });
     const now = Date.now();
@@ -238,25 +238,35 @@ export class BookingService {
     return new BookingException(BookingErrorCode.SLOT_FULL, `the slot at ${slot.venueId} starting ${slot.startsAt} is full`, { nearest });
   }
 
-  /** The card as booking needs it; a resident's booking number must be the card's. */
-  private async card(cardId: string, booker: Booker): Promise<{ state: CardStateName; venueId: string | null; route: string }> {
+  /** The card as booking needs it (and the slot of `key`, read in the same query); a resident's booking number must be the card's. */
+  private async card(cardId: string, booker: Booker, key?: SlotKey): Promise<{ state: CardStateName; venueId: string | null; route: string; slot?: SlotView }> {
     // Staff: the role first, and the venue scope (another venue's card is unknown), before any rule says more.
     if (booker.kind === 'staff') {
       const role = booker.user.role;
       if (role === 'auditor' || role === 'admin' || !rolesFor('reserve').includes(role)) throw new AuthException(AuthErrorCode.FORBIDDEN, `role ${role} may not book`);
     }
-    const rows = await this.em.fork().execute<{ state: CardStateName; venue_id: string | null; route: string; number: string | null }[]>(
-      `select c.state, c.venue_id, c.route, n.number from card c left join booking_number n on n.card_id = c.card_id where c.card_id = ?`,
-      [cardId],
+    type Row = { state: CardStateName | null; venue_id: string | null; route: string; number: string | null } & { [K in keyof SlotRow as `s_${K}`]: SlotRow[K] | null };
+    const [r] = await this.em.fork().execute<Row[]>(
+      `select c.state, c.venue_id, c.route, n.number,
+              s.venue_id as s_venue_id, s.starts_at as s_starts_at, s.ends_at as s_ends_at, s.capacity as s_capacity, s.booked as s_booked, s.open as s_open
+         from (select 1) one
+         left join card c on c.card_id = ?
+         left join booking_number n on n.card_id = c.card_id
+         left join slot s on s.venue_id = ? and s.starts_at = ?`,
+      [cardId, key?.venueId ?? null, key?.startsAt ?? null],
     );
-    const r = rows[0];
-    if (booker.kind === 'staff' && r && !VenueScope.of(booker.user).allows(r.venue_id)) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
-    if (booker.kind === 'resident' && (!r || r.number !== booker.bookingNumber)) {
+    const found = r?.state ? r : undefined;
+    if (booker.kind === 'staff' && found && !VenueScope.of(booker.user).allows(found.venue_id)) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
+    if (booker.kind === 'resident' && (!found || found.number !== booker.bookingNumber)) {
       throw new BookingException(BookingErrorCode.CARD_NOT_BOOKABLE, 'no card with this booking number');
     }
     // Another venue's card is refused by the card action itself (venue scope), as unknown.
-    if (!r) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
-    if (r.route !== 'pickup') throw new BookingException(BookingErrorCode.CARD_NOT_BOOKABLE, `card ${cardId} is not a pickup card: it is not booked`);
-    return { state: r.state, venueId: r.venue_id, route: r.route };
+    if (!found?.state) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
+    if (found.route !== 'pickup') throw new BookingException(BookingErrorCode.CARD_NOT_BOOKABLE, `card ${cardId} is not a pickup card: it is not booked`);
+    const slot =
+      r.s_venue_id !== null && r.s_starts_at !== null && r.s_ends_at !== null
+        ? slotView({ venue_id: r.s_venue_id, starts_at: r.s_starts_at, ends_at: r.s_ends_at, capacity: Number(r.s_capacity), booked: Number(r.s_booked), open: r.s_open === true })
+        : undefined;
+    return { state: found.state, venueId: found.venue_id, route: found.route, slot };
   }
 }
