@@ -503,6 +503,9 @@ try {
     checked = await integrity(stack);
   }
   say(`integrity right after the runs: ${JSON.stringify(atEnd)}; settled: ${JSON.stringify(checked)}`);
+  // A transaction PostgreSQL ended as a deadlock waited deadlock_timeout (1 s) first, then was retried.
+  const [dl] = await sql<{ n: string }>(stack, `select deadlocks as n from pg_stat_database where datname = current_database()`);
+  say(`PostgreSQL deadlocks during the runs: ${dl.n}`);
   say(`the claim's SQL alone: ${CLAIMS} claims by ${CLIENTS} clients`);
   const claims = await claimsAlone(stack);
   say(`bare no-op Update: ${NOOP_UPDATES} by ${CLIENTS} clients`);
