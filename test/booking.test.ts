@@ -182,6 +182,26 @@ describe('booking a pickup slot', () => {
     expect(await sys.sql(`select status from booking where card_id = ? order by id`, [id])).toEqual([{ status: 'changed' }, { status: 'booked' }]);
   });
 
+  it('changes crossing between two slots at once never deadlock: every claim goes through at its first attempt', async () => {
+    const ids = await cardsAtVenue(40);
+    const a = await sys.slot('kuyakusho', bookableStart(12, '14:05'), 30 * 60_000, 40);
+    const b = await sys.slot('kuyakusho', bookableStart(12, '14:35'), 30 * 60_000, 40);
+    // Half the cards in each slot, then every card moves to the other slot, all at once, twice.
+    await Promise.all(ids.map((id, i) => must(id, callcenter, 'reserve', { data: i % 2 ? a : b })));
+    for (const round of [0, 1]) await Promise.all(ids.map((id, i) => must(id, callcenter, 'reserve', { data: (i + round) % 2 ? b : a })));
+    expect([(await slotRow(a)).booked, (await slotRow(b)).booked]).toEqual([20, 20]);
+    // A claim PostgreSQL ended as a deadlock would have been attempted again (after a second's wait).
+    const attempts = await Promise.all(
+      ids.map(async (id) =>
+        ((await sys.client.workflow.getHandle(cardWorkflowId(id)).fetchHistory()).events ?? []).flatMap((e) => {
+          const data = e.markerRecordedEventAttributes?.markerName === 'core_local_activity' ? e.markerRecordedEventAttributes.details?.data?.payloads?.[0] : undefined;
+          return data ? [defaultPayloadConverter.fromPayload<{ attempt: number }>(data).attempt] : [];
+        }),
+      ),
+    );
+    expect(attempts.flat().filter((n) => n !== 1)).toEqual([]);
+  });
+
   it('a card whose run started before the one-transaction patch takes it at its next reservation, with a marker', async () => {
     const [id] = await cardsAtVenue(1);
     const handle = sys.client.workflow.getHandle(cardWorkflowId(id));
