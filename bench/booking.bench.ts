@@ -1,8 +1,11 @@
 /**
  * `npm run bench:booking`: a performance report of booking (issue 9) on this machine, each figure
  * beside its target. It starts its own stack in a temporary directory as `npm start` runs it
- * (PostgreSQL with durable commits, the Temporal dev server on a SQLite file), with the card worker,
- * a no-op worker and the API in this process, then measures, at one concurrency (CLIENTS):
+ * (PostgreSQL with durable commits, the Temporal dev server on a SQLite file). The bookings go to
+ * an API process and a card worker process of their own, as `npm start`'s supervisor runs them
+ * (`BENCH_LAYOUT=one`: to the API and card worker in this process instead); this process also runs
+ * a no-op worker, an API for the service-level month query, and the clients. At one concurrency
+ * (CLIENTS) it measures:
  *   1. bookings over HTTP across many slots (cards booking and changing their booking at random);
  *   2. bookings over HTTP on one hot slot;
  *   (1 and 2 together at least 10,000 contended attempts; overbookings and double bookings counted);
@@ -12,9 +15,10 @@
  *      50,000 bookings in the database.
  * A report, not a test: it exits 0 whether or not the targets are met, and 1 only if it cannot run.
  */
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -30,7 +34,7 @@ import { migrate, openOrm } from '../src/database/database.js';
 import { freePort, startEmbeddedPostgres, startTemporalDevServer } from '../src/dev/local-stack.js';
 import { createCardWorker } from '../src/worker/card-worker.js';
 import type { StaffRole } from '../workflows/card-state-machine.js';
-import { type CpuSample, cpuMeter, cpuPer } from './cpu-meter.js';
+import { type CpuSample, cpuMeter, cpuPer, cpuSecondsOf } from './cpu-meter.js';
 import { noopUpdate, type noopWorkflow } from './noop.workflow.js';
 
 // ---- Sizes and targets -------------------------------------------------------------------------
@@ -49,6 +53,9 @@ const CLAIMS = 5_000;
 const NOOP_UPDATES = Number(process.env.BENCH_NOOP ?? 5_000);
 const SEEDED_BOOKINGS = 50_000;
 const MONTH_QUERIES = 300;
+
+/** `separate` (default): the bookings go to an API process and a card worker process, as in production. */
+const LAYOUT = process.env.BENCH_LAYOUT === 'one' ? 'one' : 'separate';
 
 const TARGET_RATE_RATIO = 0.5;
 const TARGET_P99_RATIO = 1.5;
@@ -192,15 +199,20 @@ async function startStack(): Promise<Stack> {
   cleanups.push({ name: 'bench ORM', run: () => orm.close() });
 
   const meter = cpuMeter(temporalPort, join(dir, 'pg'));
+  const children = LAYOUT === 'separate' ? await startChildren({ pgUrl: pg.url, temporalAddress: temporal.address }) : undefined;
   const tokens = new Map<StaffRole, string>();
   return {
-    baseUrl: `http://127.0.0.1:${apiPort}`,
+    baseUrl: children?.baseUrl ?? `http://127.0.0.1:${apiPort}`,
     app,
     workerOrm,
     client: new Client({ connection: clientConnection }),
     orm,
     noopQueue,
-    cpu: () => meter?.(),
+    // This process's CPU and the API's and worker's processes' (the separate layout).
+    cpu: () => {
+      const c = meter?.();
+      return c && children ? { ...c, node: c.node + cpuSecondsOf(children.pids.api) + cpuSecondsOf(children.pids.worker) } : c;
+    },
     // A user and token per role, made by the same service as the CLI's.
     async token(role) {
       const known = tokens.get(role);
@@ -213,6 +225,61 @@ async function startStack(): Promise<Stack> {
       return token;
     },
   };
+}
+
+/**
+ * The API and the card worker as separate processes, as `npm start`'s supervisor runs them
+ * (dist/src/main.js, dist/src/worker/main.js), on the benchmark's PostgreSQL and Temporal and a task
+ * queue of their own.
+ */
+async function startChildren(stack: { pgUrl: string; temporalAddress: string }): Promise<{ baseUrl: string; pids: { api: number; worker: number } }> {
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    DATABASE_URL: stack.pgUrl,
+    TEMPORAL_ADDRESS: stack.temporalAddress,
+    TEMPORAL_TASK_QUEUE: `cards-bbench-children-${safeRandomUUID().slice(0, 8)}`,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    // This process's API generates the calendar.
+    SLOT_GENERATION_MINUTES: '0',
+  };
+  const spawnOne = (name: string, script: string) => {
+    const child = spawn(process.execPath, ['--enable-source-maps', resolve(script)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    let stopping = false;
+    child.once('exit', (code, signal) => {
+      if (!stopping) say(`the ${name} process exited (${code ?? signal}): ${err}`);
+    });
+    cleanups.push({
+      name: `${name} process`,
+      run: async () => {
+        stopping = true;
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      },
+    });
+    return child;
+  };
+  say('starting the API and card worker processes');
+  const worker = spawnOne('card worker', 'dist/src/worker/main.js');
+  const api = spawnOne('API', 'dist/src/main.js');
+  const baseUrl = `http://127.0.0.1:${port}`;
+  for (const until = Date.now() + 180_000; ; ) {
+    try {
+      const res = await fetch(`${baseUrl}/api/health`);
+      if (res.ok && ((await res.json()) as { status: string }).status === 'up') break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error('the API and worker processes did not become healthy within 180 s');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { baseUrl, pids: { api: api.pid!, worker: worker.pid! } };
 }
 
 async function sql<T = Record<string, unknown>>(s: Stack, query: string, params: unknown[] = []): Promise<T[]> {
@@ -481,7 +548,7 @@ function printReport(): void {
   const rule = `|${'-'.repeat(w.figure + 2)}|${'-'.repeat(w.measured + 2)}|${'-'.repeat(w.target + 2)}|${'-'.repeat(w.result + 2)}|`;
   console.log('');
   const load = loadavg().map((x) => x.toFixed(1)).join(' ');
-  console.log(`Booking benchmark — ${new Date().toISOString()}, Node ${process.versions.node}, ${process.platform}-${process.arch}, ${cpus().length} CPUs, ${CLIENTS} clients`);
+  console.log(`Booking benchmark — ${new Date().toISOString()}, Node ${process.versions.node}, ${process.platform}-${process.arch}, ${cpus().length} CPUs, ${CLIENTS} clients, ${LAYOUT === 'separate' ? 'API and card worker as separate processes' : 'API and card worker in the benchmark process'}`);
   // Everything shares these CPUs: other load on the machine moves every figure.
   console.log(`Load average at start ${LOAD_AT_START}, at end ${load}`);
   console.log(line(head));
