@@ -37,8 +37,12 @@ async function releaseActive(tx: SqlRunner, cardId: string, as: string): Promise
   return Number(released[0]?.n ?? 0);
 }
 
-/** Gives each booking of the `released` clause its slot's place back (one statement with the release). */
-const GIVE_BACK = `update slot s set booked = greatest(s.booked - 1, 0), updated_at = now() from released r where s.venue_id = r.venue_id and s.starts_at = r.starts_at`;
+/**
+ * Gives each booking of the `released` clause its slot's place back (one statement with the
+ * release), counted per slot: an UPDATE … FROM changes a row once however many rows it joins.
+ */
+const GIVE_BACK = `update slot s set booked = greatest(s.booked - r.n, 0), updated_at = now()
+  from (select venue_id, starts_at, count(*) as n from released group by venue_id, starts_at) r where s.venue_id = r.venue_id and s.starts_at = r.starts_at`;
 
 /** Releases one booking row (as `status`) and gives its slot's place back, in one statement. */
 async function releaseRow(tx: SqlRunner, id: string, status: string): Promise<void> {
@@ -117,29 +121,54 @@ const bookingView = (r: BookingRow): Booking => ({
   endsAt: new Date(r.ends_at).toISOString(),
 });
 
-/** Claims a place in the slot for the card, in the caller's transaction; idempotent on the request id. */
-async function claimIn(tx: SqlRunner, input: ClaimBookingInput): Promise<Booking> {
+/**
+ * Claims a place in the slot for the card, in the caller's transaction; idempotent on the request
+ * id. Two statements in the usual case (one when the request's booking exists already).
+ * `lockBoth` (a reservation that records its change in the same transaction, `reserveCard`): the
+ * slot claimed and the one the card holds are locked first, in one order, so that two changes
+ * crossing between the same slots wait for each other instead of deadlocking (PostgreSQL would end
+ * one after its deadlock_timeout of a second; bench:booking counted 11 in 3,400 attempts).
+ */
+async function claimIn(tx: SqlRunner, input: ClaimBookingInput, opts: { lockBoth?: boolean } = {}): Promise<Booking & { fresh: boolean }> {
   // Idempotent on the request: a retried claim answers the booking it made while that booking is
   // still the card's (or stepping aside for it). A booking of this request that was let go (voided,
   // or replaced by a later change) belongs to a change that was never recorded: its workflow task
   // was lost (a timeout under load) and the update delivered again later, after other changes. It
-  // keeps its row under another request id (the WITH clause; the query reads the rows as they were
-  // before it, so it sees only the open ones), and the request claims afresh: answering it would
-  // give the card a booking that holds no place.
-  const before = await tx.execute<BookingRow[]>(
-    `with renamed as (update booking set request_id = left(request_id, 170) || '#' || id where request_id = ? and status not in ('booked', 'changing') returning 1)
-     select booking_number, venue_id, starts_at, ends_at from booking where request_id = ? and status in ('booked', 'changing')`,
-    [input.requestId, input.requestId],
+  // keeps its row under another request id (`renamed`; the query reads the rows as they were before
+  // the statement, so it sees only the open ones), and the request claims afresh: answering it would
+  // give the card a booking that holds no place. The locks' clause is read by the query's outer
+  // side, so it always runs (a CTE that only reads runs when it is read).
+  const lock = opts.lockBoth
+    ? `locked as (select 1 from slot where (venue_id, starts_at) in (select ?::text, ?::timestamptz union all select venue_id, starts_at from booking where card_id = ? and status = 'booked')
+         order by venue_id, starts_at for update),`
+    : '';
+  const before = await tx.execute<Partial<BookingRow>[]>(
+    `with ${lock}
+       renamed as (update booking set request_id = left(request_id, 170) || '#' || id where request_id = ? and status not in ('booked', 'changing') returning 1)
+     select b.booking_number, b.venue_id, b.starts_at, b.ends_at
+       from ${opts.lockBoth ? '(select count(*) from locked)' : '(select 1)'} l left join booking b on b.request_id = ? and b.status in ('booked', 'changing')`,
+    [...(opts.lockBoth ? [input.venueId, input.startsAt, input.cardId] : []), input.requestId, input.requestId],
   );
-  if (before[0]) return bookingView(before[0]);
-  // The claim itself: one conditional update, never check-then-insert. The row lock makes
-  // concurrent claims on one slot wait for each other, and each sees the count the last left.
-  const slot = await tx.execute<{ ends_at: Date }[]>(
-    `update slot set booked = booked + 1, updated_at = now()
-      where venue_id = ? and starts_at = ? and open and booked < capacity returning ends_at`,
-    [input.venueId, input.startsAt],
+  if (before[0]?.booking_number) return { ...bookingView(before[0] as BookingRow), fresh: false };
+  // The claim itself: one conditional update, never check-then-insert. The row lock makes concurrent
+  // claims on one slot wait for each other, and each sees the count the last left. Only when it
+  // claims: the card's active booking (the one a change replaces, or one a claim left when its
+  // change was not recorded) steps aside as `changing`, its place still held (the change's
+  // projection releases it, or, if the change is not recorded, the card's next projection restores
+  // it), and the booking is inserted under the card's booking number. The insert reads the count of
+  // rows stepped aside, so it runs after them (the one-booked-row-per-card index sees them gone).
+  const [claimed] = await tx.execute<({ claimed_ends_at: Date | null } & Partial<BookingRow>)[]>(
+    `with claimed as (update slot set booked = booked + 1, updated_at = now()
+                       where venue_id = ? and starts_at = ? and open and booked < capacity returning ends_at),
+          aside as (update booking set status = 'changing' where card_id = ? and status = 'booked' and exists (select 1 from claimed) returning 1),
+          inserted as (insert into booking (card_id, request_id, booking_number, venue_id, starts_at, ends_at)
+                       select ?, ?, n.number, ?, ?, c.ends_at from claimed c, booking_number n, (select count(*) from aside) a where n.card_id = ?
+                       returning booking_number, venue_id, starts_at, ends_at)
+     select (select ends_at from claimed) as claimed_ends_at, i.booking_number, i.venue_id, i.starts_at, i.ends_at
+       from (select 1) one left join inserted i on true`,
+    [input.venueId, input.startsAt, input.cardId, input.cardId, input.requestId, input.venueId, input.startsAt, input.cardId],
   );
-  if (!slot[0]) {
+  if (!claimed?.claimed_ends_at) {
     throw ApplicationFailure.create({
       type: SLOT_FULL,
       message: `SLOT_FULL: the slot ${input.venueId} ${input.startsAt} has no free place (or is closed)`,
@@ -148,17 +177,15 @@ async function claimIn(tx: SqlRunner, input: ClaimBookingInput): Promise<Booking
       category: ApplicationFailureCategory.BENIGN,
     });
   }
-  // The card's active booking (the one a change replaces, or one a claim left when its change was
-  // not recorded) steps aside as `changing`, its place still held: the change's projection releases
-  // it, or, if the change is not recorded, the card's next projection restores it.
-  await tx.execute(`update booking set status = 'changing' where card_id = ? and status = 'booked'`, [input.cardId]);
+  if (claimed.booking_number) return { ...bookingView(claimed as BookingRow), fresh: true };
+  // The card had no booking number yet (its first, drawn now): the booking is inserted with it.
   const number = await assignBookingNumber(tx, input.cardId);
   const row = await tx.execute<BookingRow[]>(
     `insert into booking (card_id, request_id, booking_number, venue_id, starts_at, ends_at)
      values (?, ?, ?, ?, ?, ?) returning booking_number, venue_id, starts_at, ends_at`,
-    [input.cardId, input.requestId, number, input.venueId, input.startsAt, slot[0].ends_at],
+    [input.cardId, input.requestId, number, input.venueId, input.startsAt, claimed.claimed_ends_at],
   );
-  return bookingView(row[0]);
+  return { ...bookingView(row[0]), fresh: true };
 }
 
 /** A projection in a transaction of its own (or the caller's): number, row, events, released bookings, reconcile. */
@@ -192,25 +219,41 @@ async function projectInTransaction(tx: SqlRunner, card: CardSnapshot, events: C
 }
 
 /**
- * A reservation's projection, in the claim's transaction (its number is drawn, its booking row
- * written): the row, the events and `card_stuck` in one statement that also reads the card's
- * open bookings and its recorded seq as they were before it; then the booking the change replaced
- * is released (one statement), unless a newer projection of the card is already recorded.
+ * A reservation's projection, in the claim's transaction (its booking row written under the card's
+ * number): the row, the events and `card_stuck` in one statement, and the bookings reconciled with
+ * the card. After a fresh claim the card holds the booking just claimed, the one `booked` row (the
+ * claim stepped every other aside), so the reconciliation is the release of the `changing` rows
+ * (their places given back), in the same statement. As in the general path it runs unless a newer
+ * state of the card is recorded (the row as it was before the statement: a late retry of an older
+ * projection releases nothing, and the card's next projection reconciles). A claim answered from an
+ * earlier attempt of the same request (`fresh` false: a local activity run again after its workflow
+ * task was lost, possibly after other changes) is reconciled row by row (`reconcileBookings`).
  */
-async function projectReserved(tx: SqlRunner, card: CardSnapshot, events: CardEvent[]): Promise<void> {
+async function projectReserved(tx: SqlRunner, card: CardSnapshot, events: CardEvent[], fresh: boolean): Promise<void> {
   // Bookings let go by these events are released by the general path (never a reservation's own).
   if (events.some((e) => typeof e.data?.releasedBooking === 'string')) return projectInTransaction(tx, card, events, true);
-  const rows = await tx.execute<(Partial<OpenBooking> & { seq: number | null })[]>(
-    `with
-        projected as (${upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)')} returning 1),
+  const row = `projected as (${upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)')} returning 1),
         ${events.length > 0 ? `recorded as (${insertEventsSql(events.length)} returning 1),` : ''}
-        unstuck as (delete from card_stuck where card_id = ? returning 1)
+        unstuck as (delete from card_stuck where card_id = ? returning 1)`;
+  const rowParams = [...cardValues(card), card.cardId, card.booking?.bookingNumber ?? null, JSON.stringify(card), ...eventValues(card.cardId, events), card.cardId];
+  if (fresh) {
+    await tx.execute(
+      `with ${row},
+          released as (update booking set status = 'changed', released_at = now()
+                        where card_id = ? and status = 'changing' and not exists (select 1 from card where card_id = ? and seq > ?) returning venue_id, starts_at),
+          given as (${GIVE_BACK} returning 1)
+        select 1`,
+      [...rowParams, card.cardId, card.cardId, card.seq],
+    );
+    return;
+  }
+  const rows = await tx.execute<(Partial<OpenBooking> & { seq: number | null })[]>(
+    `with ${row}
       select (select seq from card where card_id = ?) as seq, b.id, b.status, b.venue_id, b.starts_at
         from (select 1) one left join booking b on b.card_id = ? and b.status in ('booked', 'changing') order by b.id`,
-    [...cardValues(card), card.cardId, card.booking?.bookingNumber ?? null, JSON.stringify(card), ...eventValues(card.cardId, events), card.cardId, card.cardId, card.cardId],
+    [...rowParams, card.cardId, card.cardId],
   );
   const recordedSeq = rows[0]?.seq;
-  // A newer projection is recorded already (a late retry): the card as it is now keeps its bookings.
   if (recordedSeq !== null && recordedSeq !== undefined && Number(recordedSeq) > card.seq) return;
   await reconcileBookings(tx, card, rows.filter((r): r is OpenBooking & { seq: number | null } => r.id !== null && r.id !== undefined));
 }
@@ -275,26 +318,24 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
     },
 
     async claimBooking(input: ClaimBookingInput): Promise<Booking> {
-      return refusing('booking', () => deps.orm.em.fork().transactional((tx) => claimIn(tx, input)));
+      return refusing('booking', () =>
+        deps.orm.em.fork().transactional(async (tx) => {
+          const claimed = await claimIn(tx, input);
+          return { bookingNumber: claimed.bookingNumber, venueId: claimed.venueId, startsAt: claimed.startsAt, endsAt: claimed.endsAt };
+        }),
+      );
     },
 
     async reserveCard({ claim, card, request, now, unprojected }: ReserveCardInput): Promise<Booking> {
       return refusing('booking', () =>
         deps.orm.em.fork().transactional(async (tx) => {
           // A change takes two slots' rows in this transaction (the place it claims, the one it
-          // releases): both are locked first, in one order, so that two changes crossing between the
-          // same slots wait for each other instead of deadlocking (PostgreSQL would end one after
-          // its deadlock_timeout of a second; bench:booking counted 11 in 3,400 attempts).
-          await tx.execute(
-            `select 1 from slot where (venue_id, starts_at) in (select ?::text, ?::timestamptz union all select venue_id, starts_at from booking where card_id = ? and status = 'booked')
-              order by venue_id, starts_at for update`,
-            [claim.venueId, claim.startsAt, claim.cardId],
-          );
-          const booking = await claimIn(tx, claim);
+          // releases): claimIn locks both first, in one order.
+          const { fresh, ...booking } = await claimIn(tx, claim, { lockBoth: true });
           // The workflow applies the same transition with the booking answered here (same card,
           // request and instant), so the row written is the state it takes.
           const t = apply(card, request, now, { booking });
-          await projectReserved(tx, t.card, [...unprojected, ...t.events]);
+          await projectReserved(tx, t.card, [...unprojected, ...t.events], fresh);
           return booking;
         }),
       );
