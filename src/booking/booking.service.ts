@@ -94,12 +94,6 @@ export class BookingService {
     private readonly tasks: TasksRepository,
   ) {}
 
-  /** One slot, or undefined. */
-  async slot(key: SlotKey): Promise<SlotView | undefined> {
-    const rows = await this.em.fork().execute<SlotRow[]>(`select * from slot where venue_id = ? and starts_at = ?`, [key.venueId, key.startsAt]);
-    return rows[0] ? slotView(rows[0]) : undefined;
-  }
-
   /** Free slots of a venue between two Tokyo dates (inclusive), earliest first. */
   async freeSlots(venueId: string, fromDate: string, toDate: string): Promise<SlotView[]> {
     const rows = await this.em.fork().execute<SlotRow[]>(
