@@ -188,6 +188,21 @@ async function claimIn(tx: SqlRunner, input: ClaimBookingInput, opts: { lockBoth
   return { ...bookingView(row[0]), fresh: true };
 }
 
+/**
+ * The card's row, its new events and the end of its `card_stuck` row as WITH clauses of one
+ * statement, with their parameters: a statement is its own transaction (or part of the caller's),
+ * and every data-modifying clause runs once and to completion, all or nothing, whether or not the
+ * query reads it. The row's booking number is the card's stored one, else `bookingNumber`.
+ */
+function projectionClauses(card: CardSnapshot, events: CardEvent[], bookingNumber: string | null): { sql: string; params: unknown[] } {
+  return {
+    sql: `projected as (${upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)')} returning 1),
+      ${events.length > 0 ? `recorded as (${insertEventsSql(events.length)} returning 1),` : ''}
+      unstuck as (delete from card_stuck where card_id = ? returning 1)`,
+    params: [...cardValues(card), card.cardId, bookingNumber, JSON.stringify(card), ...eventValues(card.cardId, events), card.cardId],
+  };
+}
+
 /** A projection in a transaction of its own (or the caller's): number, row, events, released bookings, reconcile. */
 async function projectInTransaction(tx: SqlRunner, card: CardSnapshot, events: CardEvent[], numbers: boolean): Promise<void> {
   // The card's booking number, from the moment its notice is prepared (kept through changes).
@@ -232,26 +247,23 @@ async function projectInTransaction(tx: SqlRunner, card: CardSnapshot, events: C
 async function projectReserved(tx: SqlRunner, card: CardSnapshot, events: CardEvent[], fresh: boolean): Promise<void> {
   // Bookings let go by these events are released by the general path (never a reservation's own).
   if (events.some((e) => typeof e.data?.releasedBooking === 'string')) return projectInTransaction(tx, card, events, true);
-  const row = `projected as (${upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)')} returning 1),
-        ${events.length > 0 ? `recorded as (${insertEventsSql(events.length)} returning 1),` : ''}
-        unstuck as (delete from card_stuck where card_id = ? returning 1)`;
-  const rowParams = [...cardValues(card), card.cardId, card.booking?.bookingNumber ?? null, JSON.stringify(card), ...eventValues(card.cardId, events), card.cardId];
+  const row = projectionClauses(card, events, card.booking?.bookingNumber ?? null);
   if (fresh) {
     await tx.execute(
-      `with ${row},
+      `with ${row.sql},
           released as (update booking set status = 'changed', released_at = now()
                         where card_id = ? and status = 'changing' and not exists (select 1 from card where card_id = ? and seq > ?) returning venue_id, starts_at),
           given as (${GIVE_BACK} returning 1)
         select 1`,
-      [...rowParams, card.cardId, card.cardId, card.seq],
+      [...row.params, card.cardId, card.cardId, card.seq],
     );
     return;
   }
   const rows = await tx.execute<(Partial<OpenBooking> & { seq: number | null })[]>(
-    `with ${row}
+    `with ${row.sql}
       select (select seq from card where card_id = ?) as seq, b.id, b.status, b.venue_id, b.starts_at
         from (select 1) one left join booking b on b.card_id = ? and b.status in ('booked', 'changing') order by b.id`,
-    [...rowParams, card.cardId, card.cardId],
+    [...row.params, card.cardId, card.cardId],
   );
   const recordedSeq = rows[0]?.seq;
   if (recordedSeq !== null && recordedSeq !== undefined && Number(recordedSeq) > card.seq) return;
@@ -262,31 +274,14 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
   return {
     async projectCard({ card, events }: ProjectCardInput): Promise<void> {
       // A card's first projection (registration: its row and its `registered` event, nothing booked,
-      // nothing to number) is one statement, one round trip (bench:cards: 0.53 against 0.97 ms a card):
-      // a statement is its own transaction, and every data-modifying WITH clause runs once and to
-      // completion, all or nothing, whether or not the query reads it. Every later projection runs
-      // in a transaction with the booking rules.
-      // A migrated card's first projection takes the same single statement when nothing is booked
-      // and no number is to be drawn: its legacy number (stored before the start) is read in it.
-      if (plainMigratedProjection(card, events)) {
-        const sql = `with
-            projected as (${upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)')} returning 1),
-            recorded as (${insertEventsSql(events.length)} returning 1),
-            unstuck as (delete from card_stuck where card_id = ? returning 1)
-          select 1`;
-        const params = [...cardValues(card), card.cardId, null, JSON.stringify(card), ...eventValues(card.cardId, events), card.cardId];
-        await refusing("card's projection", () => deps.orm.em.fork().execute(sql, params));
-        return;
-      }
-      if (events.length > 0 && events.every((e) => e.type === 'registered')) {
-        const sql = `with
-            projected as (${upsertCardSql('?')} returning 1),
-            recorded as (${insertEventsSql(events.length)} returning 1),
-            -- Recorded: the card is no longer stuck.
-            unstuck as (delete from card_stuck where card_id = ? returning 1)
-          select 1`;
-        const params = [...cardValues(card), card.booking?.bookingNumber ?? null, JSON.stringify(card), ...eventValues(card.cardId, events), card.cardId];
-        await refusing("card's projection", () => deps.orm.em.fork().execute(sql, params));
+      // nothing to number) is one statement, one round trip (bench:cards: 0.53 against 0.97 ms a
+      // card). Every later projection runs in a transaction with the booking rules. A migrated
+      // card's first projection takes the same single statement when nothing is booked and no
+      // number is to be drawn: its legacy number (stored before the start) is read in it.
+      const registration = events.length > 0 && events.every((e) => e.type === 'registered');
+      if (registration || plainMigratedProjection(card, events)) {
+        const row = projectionClauses(card, events, registration ? (card.booking?.bookingNumber ?? null) : null);
+        await refusing("card's projection", () => deps.orm.em.fork().execute(`with ${row.sql} select 1`, row.params));
         return;
       }
       const numbers = card.route === 'pickup' && events.some((e) => NUMBERED_BY.has(e.type) || (e.type === 'migrated' && NUMBERED_ONCE_MIGRATED.has(card.state)));
@@ -297,12 +292,10 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
         // It also reads the card's open bookings; only when they are not in order (a rare repair,
         // see reconcileBookings) does the transaction below run, which repeats the row and the events
         // as no-ops, locks the card and reconciles.
-        const sql = `with
-            projected as (${upsertCardSql('coalesce((select number from booking_number where card_id = ?), ?)')} returning 1),
-            ${events.length > 0 ? `recorded as (${insertEventsSql(events.length)} returning 1),` : ''}
-            unstuck as (delete from card_stuck where card_id = ? returning 1)
+        const row = projectionClauses(card, events, card.booking?.bookingNumber ?? null);
+        const sql = `with ${row.sql}
           select id, status, venue_id, starts_at from booking where card_id = ? and status in ('booked', 'changing') order by id`;
-        const params = [...cardValues(card), card.cardId, card.booking?.bookingNumber ?? null, JSON.stringify(card), ...eventValues(card.cardId, events), card.cardId, card.cardId];
+        const params = [...row.params, card.cardId];
         const open = await refusing("card's projection", () => deps.orm.em.fork().execute<OpenBooking[]>(sql, params));
         if (card.route !== 'pickup' || inOrder(card, open)) return;
       }
