@@ -15,10 +15,9 @@
  *      50,000 bookings in the database.
  * A report, not a test: it exits 0 whether or not the targets are met, and 1 only if it cannot run.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -34,6 +33,7 @@ import { migrate, openOrm } from '../src/database/database.js';
 import { freePort, startEmbeddedPostgres, startTemporalDevServer } from '../src/dev/local-stack.js';
 import { createCardWorker } from '../src/worker/card-worker.js';
 import type { StaffRole } from '../workflows/card-state-machine.js';
+import { startAppProcesses } from './app-processes.js';
 import { type CpuSample, cpuMeter, cpuPer, cpuSecondsOf } from './cpu-meter.js';
 import { noopUpdate, type noopWorkflow } from './noop.workflow.js';
 
@@ -199,7 +199,19 @@ async function startStack(): Promise<Stack> {
   cleanups.push({ name: 'bench ORM', run: () => orm.close() });
 
   const meter = cpuMeter(temporalPort, join(dir, 'pg'));
-  const children = LAYOUT === 'separate' ? await startChildren({ pgUrl: pg.url, temporalAddress: temporal.address }) : undefined;
+  if (LAYOUT === 'separate') say('starting the API and card worker processes');
+  const children =
+    LAYOUT === 'separate'
+      ? await startAppProcesses({
+          pgUrl: pg.url,
+          temporalAddress: temporal.address,
+          taskQueue: `cards-bbench-children-${suffix}`,
+          // This process's API generates the calendar.
+          env: { SLOT_GENERATION_MINUTES: '0' },
+          cleanups,
+          say,
+        })
+      : undefined;
   const tokens = new Map<StaffRole, string>();
   return {
     baseUrl: children?.baseUrl ?? `http://127.0.0.1:${apiPort}`,
@@ -225,61 +237,6 @@ async function startStack(): Promise<Stack> {
       return token;
     },
   };
-}
-
-/**
- * The API and the card worker as separate processes, as `npm start`'s supervisor runs them
- * (dist/src/main.js, dist/src/worker/main.js), on the benchmark's PostgreSQL and Temporal and a task
- * queue of their own.
- */
-async function startChildren(stack: { pgUrl: string; temporalAddress: string }): Promise<{ baseUrl: string; pids: { api: number; worker: number } }> {
-  const port = await freePort();
-  const env = {
-    ...process.env,
-    DATABASE_URL: stack.pgUrl,
-    TEMPORAL_ADDRESS: stack.temporalAddress,
-    TEMPORAL_TASK_QUEUE: `cards-bbench-children-${safeRandomUUID().slice(0, 8)}`,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    // This process's API generates the calendar.
-    SLOT_GENERATION_MINUTES: '0',
-  };
-  const spawnOne = (name: string, script: string) => {
-    const child = spawn(process.execPath, ['--enable-source-maps', resolve(script)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-    const exited = new Promise<void>((res) => child.once('exit', () => res()));
-    let stopping = false;
-    child.once('exit', (code, signal) => {
-      if (!stopping) say(`the ${name} process exited (${code ?? signal}): ${err}`);
-    });
-    cleanups.push({
-      name: `${name} process`,
-      run: async () => {
-        stopping = true;
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      },
-    });
-    return child;
-  };
-  say('starting the API and card worker processes');
-  const worker = spawnOne('card worker', 'dist/src/worker/main.js');
-  const api = spawnOne('API', 'dist/src/main.js');
-  const baseUrl = `http://127.0.0.1:${port}`;
-  for (const until = Date.now() + 180_000; ; ) {
-    try {
-      const res = await fetch(`${baseUrl}/api/health`);
-      if (res.ok && ((await res.json()) as { status: string }).status === 'up') break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) throw new Error('the API and worker processes did not become healthy within 180 s');
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return { baseUrl, pids: { api: api.pid!, worker: worker.pid! } };
 }
 
 async function sql<T = Record<string, unknown>>(s: Stack, query: string, params: unknown[] = []): Promise<T[]> {

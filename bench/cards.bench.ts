@@ -18,10 +18,9 @@
  * BENCH_SCALE=0.1 shrinks the runs, BENCH_ONLY=registration,updates,handover runs some parts.
  */
 import { safeRandomUUID } from '../src/common/my-number.js';
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -44,6 +43,7 @@ import { type CardWorkflowInput, PATCHES_AT_START, cardActionUpdate, cardWorkflo
 import { type Route, type StaffRole, register } from '../workflows/card-state-machine.js';
 import type { cardWorkflow } from '../workflows/card.workflow.js';
 import { type CpuSample, cpuMeter, cpuPer, cpuSecondsOf, findProcesses } from './cpu-meter.js';
+import { startAppProcesses } from './app-processes.js';
 import { waitForFirstTasks } from './first-tasks.js';
 import { noopUpdate, type noopWorkflow } from './noop.workflow.js';
 import { searchQueries, seedReadModel } from './read-model.js';
@@ -324,63 +324,20 @@ const TRACE_GC = /^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: (\S+(?: \S+)*?) [\d.]+ \([\d.
 
 async function startChildren(s: Stack): Promise<Children> {
   const taskQueue = `cards-bench-children-${safeRandomUUID().slice(0, 8)}`;
-  const port = await freePort();
-  const env = {
-    ...process.env,
-    DATABASE_URL: s.pgUrl,
-    TEMPORAL_ADDRESS: s.temporalAddress,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-  };
   const gc: Children['gc'] = { api: [], worker: [] };
-  const spawnOne = (name: 'api' | 'worker', script: string) => {
-    const origin = performance.now();
-    const child = spawn(process.execPath, ['--enable-source-maps', '--trace-gc', resolve(script)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let partial = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      const lines = (partial + d.toString()).split('\n');
-      partial = lines.pop()!;
-      for (const l of lines) {
-        const m = TRACE_GC.exec(l);
-        // The child's clock starts with its isolate, a few ms after the spawn: close enough for totals.
-        if (m) gc[name].push({ at: origin + Number(m[1]), ms: Number(m[3]), kind: m[2] });
-      }
-    });
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-    const exited = new Promise<void>((res) => child.once('exit', () => res()));
-    child.once('exit', (code, signal) => {
-      if (!stopping) say(`the ${name} child exited (${code ?? signal}): ${err}`);
-    });
-    let stopping = false;
-    cleanups.push({
-      name: `${name} child`,
-      run: async () => {
-        stopping = true;
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-        await Promise.race([exited, sleep(20_000)]);
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      },
-    });
-    return child;
-  };
-  const worker = spawnOne('worker', 'dist/src/worker/main.js');
-  const api = spawnOne('api', 'dist/src/main.js');
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const until = Date.now() + 180_000;
-  for (;;) {
-    try {
-      const res = await fetch(`${baseUrl}/api/health`);
-      if (res.ok && ((await res.json()) as { status: string }).status === 'up') break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) throw new Error('the API and worker processes did not become healthy within 180 s');
-    await sleep(250);
-  }
-  const pids = { api: api.pid!, worker: worker.pid! };
+  const { baseUrl, pids } = await startAppProcesses({
+    pgUrl: s.pgUrl,
+    temporalAddress: s.temporalAddress,
+    taskQueue,
+    nodeFlags: ['--trace-gc'],
+    onStdoutLine: (name, line, spawnedAt) => {
+      const m = TRACE_GC.exec(line);
+      // The child's clock starts with its isolate, a few ms after the spawn: close enough for totals.
+      if (m) gc[name].push({ at: spawnedAt + Number(m[1]), ms: Number(m[3]), kind: m[2] });
+    },
+    cleanups,
+    say,
+  });
   return { target: { baseUrl, taskQueue, childCpu: () => ({ api: cpuSecondsOf(pids.api), worker: cpuSecondsOf(pids.worker) }) }, pids, gc };
 }
 
