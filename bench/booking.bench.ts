@@ -223,7 +223,9 @@ async function startStack(): Promise<Stack> {
     // This process's CPU and the API's and worker's processes' (the separate layout).
     cpu: () => {
       const c = meter?.();
-      return c && children ? { ...c, node: c.node + cpuSecondsOf(children.pids.api) + cpuSecondsOf(children.pids.worker) } : c;
+      if (!c || !children) return c;
+      const [api, worker] = [cpuSecondsOf(children.pids.api), cpuSecondsOf(children.pids.worker)];
+      return { ...c, node: c.node + api + worker, api, worker };
     },
     // A user and token per role, made by the same service as the CLI's.
     async token(role) {
@@ -433,8 +435,9 @@ async function bareUpdates(s: Stack): Promise<{ rate: number; p50: number; p99: 
     return { rate: count / ((performance.now() - t0) / 1000), p50: percentile(lat, 50), p99: percentile(lat, 99) };
   };
   await run(200);
+  const cpu0 = s.cpu();
   const r = await run(NOOP_UPDATES);
-  say(`  ${NOOP_UPDATES} no-op Updates: ${r.rate.toFixed(0)} updates/s, p50/p99 ${r.p50.toFixed(0)}/${r.p99.toFixed(0)} ms`);
+  say(`  ${NOOP_UPDATES} no-op Updates: ${r.rate.toFixed(0)} updates/s, p50/p99 ${r.p50.toFixed(0)}/${r.p99.toFixed(0)} ms; CPU per Update (Temporal / node / PostgreSQL): ${cpuPer(cpu0, s.cpu(), NOOP_UPDATES) ?? 'n/a'}`);
   return r;
 }
 

@@ -427,7 +427,7 @@ async function timedRegistration(s: Stack, target: ApiTarget, prefix: string, co
   const cpu = () => {
     const c = s.cpu();
     const children = target.childCpu?.();
-    return c && children ? { ...c, node: c.node + children.api + children.worker } : c;
+    return c && children ? { ...c, node: c.node + children.api + children.worker, api: children.api, worker: children.worker } : c;
   };
   const split0 = target.childCpu?.();
   const cpu0 = cpu();

@@ -32,6 +32,9 @@ export interface CpuSample {
   node: number;
   temporal: number;
   postgres: number;
+  /** Of `node`: the API and card worker processes, where they run apart from this one. */
+  api?: number;
+  worker?: number;
 }
 
 /**
@@ -60,6 +63,7 @@ export function cpuMeter(temporalPort: number, pgDir: string): (() => CpuSample)
 /** CPU milliseconds per unit of work between two samples, as "Temporal / node / PostgreSQL". */
 export function cpuPer(a: CpuSample | undefined, b: CpuSample | undefined, units: number): string | undefined {
   if (!a || !b) return undefined;
-  const ms = (k: keyof CpuSample) => (((b[k] - a[k]) * 1000) / units).toFixed(1);
-  return `${ms('temporal')} / ${ms('node')} / ${ms('postgres')} ms`;
+  const ms = (k: keyof CpuSample) => ((((b[k] ?? 0) - (a[k] ?? 0)) * 1000) / units).toFixed(1);
+  const split = a.api !== undefined && a.worker !== undefined ? ` (API ${ms('api')}, card worker ${ms('worker')}, benchmark ${(Number(ms('node')) - Number(ms('api')) - Number(ms('worker'))).toFixed(1)})` : '';
+  return `${ms('temporal')} / ${ms('node')}${split} / ${ms('postgres')} ms`;
 }

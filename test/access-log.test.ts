@@ -36,7 +36,7 @@ describe('access log', () => {
 
   const entries = (where: string, params: unknown[]) =>
     sys.sql<{ id: string; kind: string; user_id: string; channel: string; card_ids: string[]; detail: string }>(
-      `select id::text, kind, user_id, channel, card_ids, detail from access_log where ${where} order by id`,
+      `select id::text, kind, user_id, channel, card_ids, detail from access_log where ${where} order by access_log.id`,
       params,
     );
 
@@ -140,6 +140,44 @@ describe('access log', () => {
       ['web', [toyosu.cardId], 'GET /cards/:cardId/history 403'],
     ]);
     await page.close();
+  });
+
+  it("writes an action's row with its idempotency fingerprint before the action is applied, and a second row when it is refused", async () => {
+    const card = aCard({}, { name: '記録 三郎', nameKana: 'キロク サブロウ' });
+    const officeUser = `office-acts-${safeRandomUUID().slice(0, 6)}`;
+    const office = await sys.token('office', officeUser);
+    await sys.http('POST', '/api/cards', { token: office, body: { cards: [card] } });
+    const act = (action: string, key: string) =>
+      sys.http('POST', `/api/cards/${card.cardId}/actions/${action}`, { token: office, body: {}, headers: { 'idempotency-key': key } });
+    const xminOf = async (table: string, where: string, params: unknown[]) => (await sys.sql<{ x: string }>(`select xmin::text x from ${table} where ${where}`, params)).map((r) => r.x);
+
+    const applied = safeRandomUUID();
+    expect((await act('inspect', applied)).status).toBe(200);
+    const [first] = await entries(`user_id = ? and kind = 'change'`, [officeUser]);
+    expect(first).toEqual(expect.objectContaining({ kind: 'change', channel: 'api', card_ids: [card.cardId], detail: 'inspect' }));
+    // One statement, one transaction: the row and the key's fingerprint.
+    expect(await xminOf('access_log', 'id = ?::bigint', [first.id])).toEqual(await xminOf('idempotency_fingerprint', 'key = ?', [applied]));
+    // Written before the workflow applied the action.
+    const [{ logged, applied: at }] = await sys.sql<{ logged: Date; applied: Date }>(
+      `select (select at from access_log where id = ?::bigint) logged, (select at from card_event where card_id = ? and type = 'inspect') applied`,
+      [first.id, card.cardId],
+    );
+    expect(new Date(logged).getTime()).toBeLessThanOrEqual(new Date(at).getTime());
+
+    // Refused by the card (already inspected): the attempt's row, then the refusal's; the key is free again.
+    const refused = safeRandomUUID();
+    const res = await act('inspect', refused);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    // A key reused for another action: refused before anything is sent, and logged so.
+    expect((await act('ship_to_venue', applied)).status).toBe(422);
+    expect((await entries(`user_id = ? and kind = 'change'`, [officeUser])).map((r) => r.detail)).toEqual([
+      'inspect',
+      'inspect',
+      `inspect: refused (${res.json.error.code})`,
+      'ship_to_venue',
+      'ship_to_venue: refused (IDEMPOTENCY_KEY_REUSED)',
+    ]);
+    expect(await xminOf('idempotency_fingerprint', 'key = ?', [refused])).toEqual([]);
   });
 
   it('records who viewed the access log, with the filter used', async () => {

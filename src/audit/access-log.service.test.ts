@@ -44,5 +44,8 @@ describe('access log service', () => {
     expect(describeDetail('csv export of 2 cards: state=received')).toBe('CSV出力 2件（条件: state=received）');
     expect(describeDetail('GET /api/cards/:cardId 404')).toContain('拒否');
     expect(describeDetail('ward hand-over list csv of 3 cards')).toBe('区へ引き渡すカードのCSV出力 3件');
+    expect(describeDetail('inspect: refused (ILLEGAL_TRANSITION)')).toBe(`${describeDetail('inspect')}（受け付けられず：ILLEGAL_TRANSITION）`);
+    expect(describeDetail('reserve: no answer in time (WORKFLOW_UNAVAILABLE); it may still be applied')).toMatch(/^.+（期限内に応答なし/);
+    expect(describeDetail('reserve: no answer in time (WORKFLOW_UNAVAILABLE); it may still be applied')).not.toMatch(/reserve/);
   });
 });

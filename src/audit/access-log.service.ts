@@ -45,6 +45,18 @@ export function neutralize(text: string, max = 2000): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '\uFFFD').slice(0, max);
 }
 
+/**
+ * The statement that appends one access-log row: for `AccessLogService.record`, and for a statement
+ * that writes the row together with something else (a card action's row is written with its
+ * idempotency fingerprint, in one statement, before the action is sent: CardsService).
+ */
+export function accessLogInsert(r: AccessRecord): { sql: string; params: unknown[] } {
+  return {
+    sql: `insert into access_log (user_id, role, channel, kind, card_ids, detail, ip, request_id) values (?, ?, ?, ?, ?::text[], ?, ?, ?)`,
+    params: [r.user.username, r.user.role, r.channel, r.kind, `{${r.cardIds.map((id) => `"${id.replace(/["\\]/g, '')}"`).join(',')}}`, neutralize(r.detail), r.ip ?? null, r.requestId ?? null],
+  };
+}
+
 /** Writes the append-only access log (R-10): who read or changed which cards, when and from where. */
 @Injectable()
 export class AccessLogService {
@@ -96,9 +108,7 @@ export class AccessLogService {
   }
 
   async record(r: AccessRecord): Promise<void> {
-    await this.em.fork().execute(
-      `insert into access_log (user_id, role, channel, kind, card_ids, detail, ip, request_id) values (?, ?, ?, ?, ?::text[], ?, ?, ?)`,
-      [r.user.username, r.user.role, r.channel, r.kind, `{${r.cardIds.map((id) => `"${id.replace(/["\\]/g, '')}"`).join(',')}}`, neutralize(r.detail), r.ip ?? null, r.requestId ?? null],
-    );
+    const row = accessLogInsert(r);
+    await this.em.fork().execute(row.sql, row.params);
   }
 }

@@ -11,7 +11,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthUser } from '../auth/auth.types.js';
 import { addBusinessDays, addDays, tokyoDate } from '../calendar/business-days.js';
-import { CardsService } from '../cards/cards.service.js';
+import { type ActionAccess, CardsService } from '../cards/cards.service.js';
 import { CardsErrorCode, CardsException } from '../cards/cards.exception.js';
 import { TasksRepository } from '../tasks/tasks.repository.js';
 import type { CardActionResult } from '../../workflows/card-messages.js';
@@ -36,9 +36,12 @@ export interface SlotView {
   open: boolean;
 }
 
-/** Who books: staff (their AuthUser), or a resident signed in with the booking number. */
+/**
+ * Who books: staff (their AuthUser; `access`: the action's access-log row, written with its
+ * idempotency fingerprint, CardsService.act), or a resident signed in with the booking number.
+ */
 export type Booker =
-  | { kind: 'staff'; user: AuthUser; channel: 'web' | 'api' | 'phone' | 'fax' | 'counter' }
+  | { kind: 'staff'; user: AuthUser; channel: 'web' | 'api' | 'phone' | 'fax' | 'counter'; access?: ActionAccess }
   | { kind: 'resident'; bookingNumber: string; channel: 'resident-web' };
 
 export interface CurrentBooking {
@@ -201,7 +204,7 @@ export class BookingService {
     try {
       result =
         booker.kind === 'staff'
-          ? await this.cards.act(cardId, 'reserve', { data }, booker.user, idempotencyKey, booker.channel)
+          ? await this.cards.act(cardId, 'reserve', { data }, booker.user, idempotencyKey, booker.channel, booker.access)
           : await this.cards.actAsResident(cardId, 'reserve', { data }, booker.bookingNumber, idempotencyKey);
     } catch (e) {
       if (isSlotFull(e)) throw await this.full(slot, earliest);
@@ -223,7 +226,7 @@ export class BookingService {
     await this.card(cardId, booker);
     const body = { reason: reason || undefined };
     return booker.kind === 'staff'
-      ? this.cards.act(cardId, 'cancel_reservation', body, booker.user, idempotencyKey, booker.channel)
+      ? this.cards.act(cardId, 'cancel_reservation', body, booker.user, idempotencyKey, booker.channel, booker.access)
       : this.cards.actAsResident(cardId, 'cancel_reservation', body, booker.bookingNumber, idempotencyKey);
   }
 

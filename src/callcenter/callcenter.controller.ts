@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { AccessLogService } from '../audit/access-log.service.js';
 import { Allow } from '../auth/auth.types.js';
 import type { WebSessionContext } from '../auth/web-auth.service.js';
-import { CardsService } from '../cards/cards.service.js';
+import { type ActionAccess, CardsService } from '../cards/cards.service.js';
 import { CardsErrorCode, CardsException } from '../cards/cards.exception.js';
 import { VenueScope } from '../cards/venue-scope.js';
 import { CommonException } from '../common/errors.js';
@@ -112,6 +112,11 @@ export class CallCenterController {
       if (status === 404 || status === 403) return false;
       await this.renderCard(req as WebRequest, res, id, status, { form, errors, input });
     });
+  }
+
+  /** A card action's access-log row, written with its idempotency fingerprint (CardsService.act). */
+  private access(req: WebRequest, detail: string): ActionAccess {
+    return { channel: 'web', ip: req.ip, requestId: String(req.id ?? ''), detail };
   }
 
   private log(req: WebRequest, kind: 'search' | 'read' | 'change', cardIds: string[], detail: string) {
@@ -280,8 +285,8 @@ export class CallCenterController {
         },
       ]);
     }
-    await this.booking.book(id, { venueId: input.venueId, startsAt: new Date(input.startsAt).toISOString() }, booker, input.key);
-    await this.log(req, 'change', [id], `reserve via ${input.channel}${shortNotice ? ' (short notice)' : ''}`);
+    const access = this.access(req, `reserve via ${input.channel}${shortNotice ? ' (short notice)' : ''}`);
+    await this.booking.book(id, { venueId: input.venueId, startsAt: new Date(input.startsAt).toISOString() }, { ...booker, access }, input.key);
     res.redirect(303, `/callcenter/cards/${id}?done=${shortNotice ? 'short' : 'book'}`);
   }
 
@@ -290,8 +295,8 @@ export class CallCenterController {
   async cancelBooking(@Param('cardId') cardId: string, @Body() body: Record<string, unknown>, @Req() req: WebRequest, @Res() res: Response) {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
     const input = parseOrThrow(cancelSchema, body);
-    await this.booking.cancel(id, { kind: 'staff', user: req.web.user, channel: input.channel }, input.key, input.note || undefined);
-    await this.log(req, 'change', [id], `cancel_reservation via ${input.channel}`);
+    const access = this.access(req, `cancel_reservation via ${input.channel}`);
+    await this.booking.cancel(id, { kind: 'staff', user: req.web.user, channel: input.channel, access }, input.key, input.note || undefined);
     res.redirect(303, `/callcenter/cards/${id}?done=cancel`);
   }
 
@@ -302,10 +307,9 @@ export class CallCenterController {
     const id = parseOrThrow(cardIdSchema, cardId, 'cardId');
     const input = parseOrThrow(reissueSchema, body);
     const reason = `${REISSUE_KINDS[input.kind]}${input.note ? `：${input.note}` : ''}`;
-    await this.cards.act(id, 'record_reissue_request', { reason }, req.web.user, input.key, input.channel);
+    await this.cards.act(id, 'record_reissue_request', { reason }, req.web.user, input.key, input.channel, this.access(req, `record_reissue_request via ${input.channel}`));
     // The office's list; one open request per card (a retried form finds the same one).
     await this.tasks.open({ kind: 'reissue', cardId: id, venueId: null, note: `${reason}（${input.channel === 'fax' ? 'FAX' : '電話'}）`, createdBy: req.web.user.username });
-    await this.log(req, 'change', [id], `record_reissue_request via ${input.channel}`);
     res.redirect(303, `/callcenter/cards/${id}?done=reissue`);
   }
 

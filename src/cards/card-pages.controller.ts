@@ -303,13 +303,14 @@ export class CardPagesController {
     if (name.data === 'reject_proposal') data.kind = body.kind;
     if (name.data === 'ship_to_venue' && body.venueId) data.venueId = body.venueId;
     const key = parseOrThrow(z.string().uuid(), body.key, 'key');
+    // The access-log row is written with the key's fingerprint, before the action is sent.
+    const access = { channel: 'web' as const, ip: req.ip, requestId: String(req.id ?? '') };
     // A booking goes through the booking service (the slot, the booker's rules, the claim).
-    if (slot?.success) await this.booking.book(id, slot.data, { kind: 'staff', user: req.web.user, channel: 'web' }, key);
+    if (slot?.success) await this.booking.book(id, slot.data, { kind: 'staff', user: req.web.user, channel: 'web', access }, key);
     else {
-      const result = await this.service.act(id, name.data, { reason, data: Object.keys(data).length ? data : undefined }, req.web.user, key, 'web');
+      const result = await this.service.act(id, name.data, { reason, data: Object.keys(data).length ? data : undefined }, req.web.user, key, 'web', access);
       if (place?.success && result.card.venueId) await this.storage.set(id, result.card.venueId, place.data, req.web.user.username);
     }
-    await this.accessLog.record({ user: req.web.user, kind: 'change', cardIds: [id], detail: name.data, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
     res.redirect(303, `/cards/${id}?done=${name.data}`);
   }
 

@@ -172,14 +172,15 @@ export class CardsController {
     const def = ACTION_DEFINITIONS[name.data];
     const data = parseOrThrow(def.edgeData ?? def.data, input.data, 'data');
     const idempotencyKey = parseOrThrow(idempotencyKeySchema.optional(), key, 'Idempotency-Key') ?? safeRandomUUID();
+    // The access-log row is written with the key's fingerprint, before the action is sent.
+    const access = { channel: 'api' as const, ip: req.ip, requestId: requestId(req) };
     // A booking goes through the booking service: the slot key resolved to the slot, the booker's rules.
     const result =
       name.data === 'reserve'
         ? await this.moduleRef
             .get(BookingService, { strict: false })
-            .book(id, { venueId: String(data!.venueId), startsAt: String(data!.startsAt) }, { kind: 'staff', user, channel: 'api' }, idempotencyKey)
-        : await this.service.act(id, name.data, input, user, idempotencyKey, 'api');
-    await this.accessLog.record({ user, kind: 'change', cardIds: [id], detail: name.data, channel: 'api', ip: req.ip, requestId: requestId(req) });
+            .book(id, { venueId: String(data!.venueId), startsAt: String(data!.startsAt) }, { kind: 'staff', user, channel: 'api', access }, idempotencyKey)
+        : await this.service.act(id, name.data, input, user, idempotencyKey, 'api', access);
     return presentActionResult(result);
   }
 

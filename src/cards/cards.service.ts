@@ -10,6 +10,7 @@ import { APP_CONFIG, WARD_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { WardConfig } from '../config/ward-config.js';
 import type { AuthUser } from '../auth/auth.types.js';
+import { type AccessRecord, accessLogInsert } from '../audit/access-log.service.js';
 import { AuthErrorCode, AuthException } from '../auth/auth.exception.js';
 import { CommonException, type FieldError } from '../common/errors.js';
 import type { CardWorkflowInput, CardActionResult } from '../../workflows/card-messages.js';
@@ -60,6 +61,15 @@ function actorRole(user: AuthUser): ActorRole | undefined {
 
 /** The earlier of two optional ISO dates. */
 const earlier = (a?: string, b?: string) => (a && b ? (a < b ? a : b) : (a ?? b));
+
+/** Where an action from the API or a staff page came from: its access-log row (CardsService.act). */
+export interface ActionAccess {
+  channel: AccessRecord['channel'];
+  ip?: string;
+  requestId?: string;
+  /** The row's detail; the action's name if not given. */
+  detail?: string;
+}
 
 /** JSON with object keys sorted, so that the same body always has the same fingerprint. */
 function canonical(value: unknown): string {
@@ -225,7 +235,12 @@ export class CardsService {
     };
   }
 
-  /** Sends one action to the card's workflow as an Update; the idempotency key is its update id. */
+  /**
+   * Sends one action to the card's workflow as an Update; the idempotency key is its update id.
+   * With `access` (the API and the staff pages), the action's access-log row is written here, in the
+   * statement that stores the key's fingerprint, before the Update is sent; an action that is then
+   * refused or not answered in time gets a second row that says so (the log is append-only).
+   */
   async act(
     cardId: string,
     action: CardAction,
@@ -233,6 +248,7 @@ export class CardsService {
     user: AuthUser,
     idempotencyKey: string,
     channel: Channel,
+    access?: ActionAccess,
   ): Promise<CardActionResult> {
     const role = actorRole(user);
     if (!role || !rolesFor(action).includes(role)) {
@@ -242,7 +258,8 @@ export class CardsService {
     if (scope.restricted && !(await this.cards.findView(scope, cardId))) throw new CardsException(CardsErrorCode.CARD_NOT_FOUND, `no card ${cardId}`);
     // Every channel (API, pages, bulk jobs): a venue must be one the ward configured.
     this.checkVenue(body.data?.venueId, 'data.venueId');
-    return this.send(cardId, action, body, { userId: user.username, role, channel }, user.id, idempotencyKey, scope);
+    const logged = access && { user, kind: 'change' as const, cardIds: [cardId], detail: access.detail ?? action, channel: access.channel, ip: access.ip, requestId: access.requestId };
+    return this.send(cardId, action, body, { userId: user.username, role, channel }, user.id, idempotencyKey, scope, logged);
   }
 
   /**
@@ -262,8 +279,9 @@ export class CardsService {
     scopeId: string,
     idempotencyKey: string,
     scope: VenueScope,
+    logged?: AccessRecord,
   ): Promise<CardActionResult> {
-    const fresh = await this.checkFingerprint({ id: scopeId }, idempotencyKey, cardId, action, body);
+    const fresh = await this.checkFingerprint({ id: scopeId }, idempotencyKey, cardId, action, body, logged);
     const handle = this.client.workflow.getHandle(cardWorkflowId(cardId));
     const deadline = Date.now() + this.config.ACTION_TIMEOUT_MS;
     try {
@@ -288,10 +306,19 @@ export class CardsService {
       }
     } catch (e) {
       const mapped = await this.mapUpdateError(e, cardId, scope);
+      const code = mapped instanceof CardsException ? mapped.code : undefined;
+      const unanswered = code === CardsErrorCode.WORKFLOW_UNAVAILABLE;
       // Refused, so nothing was applied: the key is free again (a form sent again after a fix). Not
       // after a timeout: that Update may still be applied, so its key stays bound to this request.
-      if (fresh && mapped instanceof CardsException && mapped.code !== CardsErrorCode.WORKFLOW_UNAVAILABLE) {
-        await this.em.fork().execute(`delete from idempotency_fingerprint where user_id = ? and key = ?`, [scopeId, idempotencyKey]);
+      const release = fresh && code !== undefined && !unanswered;
+      const outcome = logged && { ...logged, detail: `${logged.detail}: ${unanswered ? `no answer in time (${code}); it may still be applied` : `refused (${code ?? 'error'})`}` };
+      if (release || outcome) {
+        const row = outcome && accessLogInsert(outcome);
+        // One statement: the key released and the outcome appended to the access log, either or both.
+        await this.em.fork().execute(
+          `with released as (delete from idempotency_fingerprint where ?::boolean and user_id = ? and key = ?) ${row ? row.sql : 'select 1'}`,
+          [release, scopeId, idempotencyKey, ...(row?.params ?? [])],
+        );
       }
       throw mapped;
     }
@@ -300,16 +327,27 @@ export class CardsService {
   /**
    * Temporal de-duplicates updates by id alone, so a key reused for another request would get the
    * first request's answer. The first use of a key stores a fingerprint of what it asked for
-   * (card, action, body); a later use with another fingerprint is refused with 422.
+   * (card, action, body); a later use with another fingerprint is refused with 422. `logged`, the
+   * action's access-log row, is appended in the same statement (one round trip and one durable
+   * commit for both, before anything is sent); a refused reuse appends a second row saying so.
    */
-  private async checkFingerprint(user: { id: string }, key: string, cardId: string, action: CardAction, body: { reason?: string; data?: Record<string, unknown> }): Promise<boolean> {
+  private async checkFingerprint(
+    user: { id: string },
+    key: string,
+    cardId: string,
+    action: CardAction,
+    body: { reason?: string; data?: Record<string, unknown> },
+    logged?: AccessRecord,
+  ): Promise<boolean> {
     const hash = createHash('sha256')
       .update(canonical({ cardId, action, reason: body.reason || undefined, data: body.data }))
       .digest('hex');
     const em = this.em.fork();
+    const fingerprint = `insert into idempotency_fingerprint (user_id, key, card_id, action, body_hash) values (?, ?, ?, ?, ?) on conflict (user_id, key) do nothing returning key`;
+    const row = logged && accessLogInsert(logged);
     const inserted = await em.execute<{ key: string }[]>(
-      `insert into idempotency_fingerprint (user_id, key, card_id, action, body_hash) values (?, ?, ?, ?, ?) on conflict (user_id, key) do nothing returning key`,
-      [user.id, key, cardId, action, hash],
+      row ? `with logged as (${row.sql}) ${fingerprint}` : fingerprint,
+      [...(row?.params ?? []), user.id, key, cardId, action, hash],
     );
     if (inserted.length > 0) return true;
     const [first] = await em.execute<{ card_id: string; action: string; body_hash: string }[]>(
@@ -317,6 +355,10 @@ export class CardsService {
       [user.id, key],
     );
     if (first && (first.card_id !== cardId || first.action !== action || first.body_hash !== hash)) {
+      if (logged) {
+        const refused = accessLogInsert({ ...logged, detail: `${logged.detail}: refused (${CardsErrorCode.IDEMPOTENCY_KEY_REUSED})` });
+        await em.execute(refused.sql, refused.params);
+      }
       throw new CardsException(
         CardsErrorCode.IDEMPOTENCY_KEY_REUSED,
         first.card_id === cardId && first.action === action

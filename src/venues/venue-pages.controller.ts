@@ -253,9 +253,9 @@ export class VenuePagesController {
     const input = parseOrThrow(counterActionSchema, body);
     if (action === 'issue' && input.confirm !== 'yes') throw CommonException.validation([{ field: 'confirm', message: '取り消せない操作です。本人確認と書類を確かめて、確認のチェックを入れてください。' }]);
     if (action === 'mark_documents_missing' && !input.reason) throw CommonException.validation([{ field: 'reason', message: '不足している書類を入力してください（この操作には理由の記録が必要です）。' }]);
-    await this.cards.act(cardId, action, { reason: input.reason || undefined }, req.web.user, input.key, 'counter');
+    // The access-log row is written with the key's fingerprint, before the action is sent.
+    await this.cards.act(cardId, action, { reason: input.reason || undefined }, req.web.user, input.key, 'counter', { channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
     await this.desk.markServed(venue.id, tokyoDate(), cardId);
-    await this.accessLog.record({ user: req.web.user, kind: 'change', cardIds: [cardId], detail: action, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
     res.redirect(303, `/venues/${venue.id}?done=${action}#c-${cardId}`);
   }
 

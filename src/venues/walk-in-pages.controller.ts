@@ -94,8 +94,9 @@ export class WalkInPagesController {
     const scope = VenueScope.of(req.web.user);
     this.desk.assertVenue(scope, venue.id);
     const input = parseOrThrow(bookSchema, body);
-    await this.booking.book(input.cardId, { venueId: venue.id, startsAt: new Date(input.startsAt).toISOString() }, { kind: 'staff', user: req.web.user, channel: 'counter' }, input.key);
-    await this.accessLog.record({ user: req.web.user, kind: 'change', cardIds: [input.cardId], detail: `reserve (walk-in at ${venue.id})`, channel: 'web', ip: req.ip, requestId: String(req.id ?? '') });
+    // The access-log row is written with the key's fingerprint, before the booking is sent.
+    const access = { channel: 'web' as const, ip: req.ip, requestId: String(req.id ?? ''), detail: `reserve (walk-in at ${venue.id})` };
+    await this.booking.book(input.cardId, { venueId: venue.id, startsAt: new Date(input.startsAt).toISOString() }, { kind: 'staff', user: req.web.user, channel: 'counter', access }, input.key);
     // The resident is at the counter: checked in at once.
     await this.desk.checkIn(scope, venue.id, tokyoDate(), input.cardId, req.web.user.username);
     res.redirect(303, `/venues/${venue.id}?done=walkin#c-${input.cardId}`);
