@@ -109,6 +109,15 @@ describe('booking a pickup slot', () => {
       ['at_venue', 195],
       ['reserved', 5],
     ]);
+    // The access log: an attempt's row for every booking sent to a card, and for those the card's
+    // claim refused, a second row with the refusal (those refused by the pre-check were never sent).
+    const logged = await sys.sql<{ card: string; detail: string }>(`select card_ids[1] as card, detail from access_log where kind = 'change' and detail like 'reserve%' and card_ids[1] = any(?::text[])`, [`{${ids.join(',')}}`]);
+    const reserved = new Set((await sys.sql<{ card_id: string }>(`select card_id from card where card_id = any(?::text[]) and state = 'reserved'`, [`{${ids.join(',')}}`])).map((r) => r.card_id));
+    const attempts = new Set(logged.filter((r) => r.detail === 'reserve').map((r) => r.card));
+    const refusedByClaim = new Set(logged.filter((r) => r.detail === 'reserve: refused (SLOT_FULL)').map((r) => r.card));
+    expect([...new Set(logged.map((r) => r.detail))].sort()).toEqual(['reserve', 'reserve: refused (SLOT_FULL)']);
+    expect(refusedByClaim.size).toBeGreaterThan(0);
+    expect([...attempts].sort()).toEqual([...reserved, ...refusedByClaim].sort());
   });
 
   it('50 parallel bookings of one card (different keys) leave it one active booking, and every slot counts only it', async () => {

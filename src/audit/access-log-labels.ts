@@ -46,6 +46,7 @@ const PATTERNS: [RegExp, (m: RegExpMatchArray) => string][] = [
   [/^migration integrity check (page|csv|pdf) of run (\d+)$/, (m) => `移行データの照合（取り込み ${m[2]}、${m[1] === 'page' ? '画面' : m[1].toUpperCase()}）`],
   // An action's outcome, after its attempt's row (CardsService.act writes the attempt before sending it).
   [/^(.+): refused \((\w+)\)$/, (m) => `${describeDetail(m[1])}（受け付けられず：${m[2]}）`],
+  [/^(.+): failed \(error\); it may still be applied$/, (m) => `${describeDetail(m[1])}（エラー：後で反映されることがあります）`],
   [/^(.+): no answer in time \((\w+)\); it may still be applied$/, (m) => `${describeDetail(m[1])}（期限内に応答なし：後で反映されることがあります）`],
   [/^(GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) (\d{3})$/, (m) => `${m[1]} ${m[2]} を拒否（${m[3] === '404' ? '見つからないか権限外' : '権限なし'}、${m[3]}）`],
 ];

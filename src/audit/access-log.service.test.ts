@@ -47,5 +47,6 @@ describe('access log service', () => {
     expect(describeDetail('inspect: refused (ILLEGAL_TRANSITION)')).toBe(`${describeDetail('inspect')}（受け付けられず：ILLEGAL_TRANSITION）`);
     expect(describeDetail('reserve: no answer in time (WORKFLOW_UNAVAILABLE); it may still be applied')).toMatch(/^.+（期限内に応答なし/);
     expect(describeDetail('reserve: no answer in time (WORKFLOW_UNAVAILABLE); it may still be applied')).not.toMatch(/reserve/);
+    expect(describeDetail('reserve: failed (error); it may still be applied')).toBe(`${describeDetail('reserve')}（エラー：後で反映されることがあります）`);
   });
 });

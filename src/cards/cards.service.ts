@@ -62,6 +62,21 @@ function actorRole(user: AuthUser): ActorRole | undefined {
 /** The earlier of two optional ISO dates. */
 const earlier = (a?: string, b?: string) => (a && b ? (a < b ? a : b) : (a ?? b));
 
+/**
+ * The code an action's failure is known by, for its access-log row: the API's error code (for the
+ * workflow's CHANGE_NOT_RECORDED, the code of the activity failure its message names first, as the
+ * claim's SLOT_FULL that the booking answers), or the type at the root of the failure's causes;
+ * undefined if none.
+ */
+function refusalCode(e: unknown): string | undefined {
+  if (e instanceof CardsException) return /nothing changed: ([A-Z][A-Z0-9_]{2,39}):/.exec(e.message)?.[1] ?? e.code;
+  let code: string | undefined;
+  for (let x = e as { type?: unknown; cause?: unknown } | undefined, i = 0; x && i < 6; x = x.cause as typeof x, i++) {
+    if (typeof x.type === 'string' && /^[A-Z][A-Z0-9_]{0,39}$/.test(x.type)) code = x.type;
+  }
+  return code;
+}
+
 /** Where an action from the API or a staff page came from: its access-log row (CardsService.act). */
 export interface ActionAccess {
   channel: AccessRecord['channel'];
@@ -306,12 +321,15 @@ export class CardsService {
       }
     } catch (e) {
       const mapped = await this.mapUpdateError(e, cardId, scope);
-      const code = mapped instanceof CardsException ? mapped.code : undefined;
-      const unanswered = code === CardsErrorCode.WORKFLOW_UNAVAILABLE;
+      const unanswered = mapped instanceof CardsException && mapped.code === CardsErrorCode.WORKFLOW_UNAVAILABLE;
       // Refused, so nothing was applied: the key is free again (a form sent again after a fix). Not
       // after a timeout: that Update may still be applied, so its key stays bound to this request.
-      const release = fresh && code !== undefined && !unanswered;
-      const outcome = logged && { ...logged, detail: `${logged.detail}: ${unanswered ? `no answer in time (${code}); it may still be applied` : `refused (${code ?? 'error'})`}` };
+      const release = fresh && mapped instanceof CardsException && !unanswered;
+      const code = refusalCode(mapped);
+      const outcome = logged && {
+        ...logged,
+        detail: `${logged.detail}: ${unanswered ? `no answer in time (${code}); it may still be applied` : code ? `refused (${code})` : 'failed (error); it may still be applied'}`,
+      };
       if (release || outcome) {
         const row = outcome && accessLogInsert(outcome);
         // One statement: the key released and the outcome appended to the access log, either or both.
