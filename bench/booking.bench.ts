@@ -9,6 +9,7 @@
  *   1. bookings over HTTP across many slots (cards booking and changing their booking at random);
  *   2. bookings over HTTP on one hot slot;
  *   (1 and 2 together at least 10,000 contended attempts; overbookings and double bookings counted);
+ *   the split: bookings as in 1 sent straight to the cards' workflows as Updates (no HTTP, no API);
  *   3. the slot claim's SQL alone on the same database (the claim activity's transaction);
  *   4. a no-op Update straight to Temporal;
  *   5. the residents' month of free slots (BookingService.monthAvailability, and its API) with
@@ -26,12 +27,13 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createCardActivities } from '../activities/create-card-activities.js';
 import { createApp } from '../src/app.factory.js';
 import { AuthService } from '../src/auth/auth.service.js';
-import { BookingService } from '../src/booking/booking.service.js';
+import { BookingService, isSlotFull } from '../src/booking/booking.service.js';
 import { addBusinessDays, addDays, tokyoDate } from '../src/calendar/business-days.js';
 import { safeRandomUUID } from '../src/common/my-number.js';
 import { migrate, openOrm } from '../src/database/database.js';
 import { freePort, startEmbeddedPostgres, startTemporalDevServer } from '../src/dev/local-stack.js';
 import { createCardWorker } from '../src/worker/card-worker.js';
+import { cardActionUpdate, cardWorkflowId } from '../workflows/card-messages.js';
 import type { StaffRole } from '../workflows/card-state-machine.js';
 import { startAppProcesses } from './app-processes.js';
 import { type CpuSample, cpuMeter, cpuPer, cpuSecondsOf } from './cpu-meter.js';
@@ -45,6 +47,8 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
 const CARDS = Number(process.env.BENCH_CARDS ?? 640);
 const SPREAD_ATTEMPTS = Number(process.env.BENCH_SPREAD ?? 8_000);
 const HOT_ATTEMPTS = Number(process.env.BENCH_HOT ?? 2_400);
+/** The split: bookings over many slots sent straight to the cards' workflows (not counted as contended attempts over HTTP). */
+const STRAIGHT_ATTEMPTS = Number(process.env.BENCH_STRAIGHT ?? 2_000);
 /** Many slots: half again as many places as cards, so that slots fill up and free again as cards change, and claims on one slot contend. */
 const SPREAD_SLOTS = 60;
 const SPREAD_CAPACITY = 16;
@@ -303,12 +307,15 @@ interface Outcome {
   otherSample?: string;
 }
 
+type Slot = { venueId: string; startsAt: string };
+/** How one booking attempt ended: booked, refused as full, or anything else (with a sample). */
+type Answer = { kind: 'ok' } | { kind: 'full' } | { kind: 'other'; sample: string };
+
 /**
- * `attempts` bookings over HTTP by CLIENTS clients; client k books with cards k, k+CLIENTS, … in
- * turn (one request per card at a time), into the slot `pick()` chooses.
+ * `attempts` bookings by CLIENTS clients; client k books with cards k, k+CLIENTS, … in turn (one
+ * request per card at a time), into the slot `pick()` chooses, each sent by `send`.
  */
-async function bookOverHttp(s: Stack, cards: string[], attempts: number, pick: () => { venueId: string; startsAt: string }): Promise<Outcome> {
-  const token = await s.token('callcenter');
+async function bookWith(cards: string[], attempts: number, pick: () => Slot, send: (card: string, slot: Slot) => Promise<Answer>): Promise<Outcome> {
   const out: Outcome = { ok: 0, full: 0, other: 0, all: [], booked: [], seconds: 0 };
   let next = 0;
   const t0 = performance.now();
@@ -317,23 +324,17 @@ async function bookOverHttp(s: Stack, cards: string[], attempts: number, pick: (
       const mine = cards.filter((_, i) => i % CLIENTS === k);
       for (let n = 0; next < attempts; n++) {
         next++;
-        const card = mine[n % mine.length];
         const t = performance.now();
-        const res = await fetch(`${s.baseUrl}/api/cards/${card}/actions/reserve`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': safeRandomUUID() },
-          body: JSON.stringify({ data: pick() }),
-        });
-        const text = await res.text();
+        const answer = await send(mine[n % mine.length], pick());
         const ms = performance.now() - t;
         out.all.push(ms);
-        if (res.status === 200) {
+        if (answer.kind === 'ok') {
           out.ok++;
           out.booked.push(ms);
-        } else if (res.status === 409 && text.includes('SLOT_FULL')) out.full++;
+        } else if (answer.kind === 'full') out.full++;
         else {
           out.other++;
-          out.otherSample ??= `${res.status} ${text.slice(0, 200)}`;
+          out.otherSample ??= answer.sample;
         }
       }
     }),
@@ -342,6 +343,41 @@ async function bookOverHttp(s: Stack, cards: string[], attempts: number, pick: (
   out.all.sort((a, b) => a - b);
   out.booked.sort((a, b) => a - b);
   return out;
+}
+
+/** Bookings over HTTP, as the call center's API client sends them. */
+async function bookOverHttp(s: Stack, cards: string[], attempts: number, pick: () => Slot): Promise<Outcome> {
+  const token = await s.token('callcenter');
+  return bookWith(cards, attempts, pick, async (card, slot) => {
+    const res = await fetch(`${s.baseUrl}/api/cards/${card}/actions/reserve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': safeRandomUUID() },
+      body: JSON.stringify({ data: slot }),
+    });
+    const text = await res.text();
+    if (res.status === 200) return { kind: 'ok' };
+    if (res.status === 409 && text.includes('SLOT_FULL')) return { kind: 'full' };
+    return { kind: 'other', sample: `${res.status} ${text.slice(0, 200)}` };
+  });
+}
+
+/**
+ * The same bookings sent straight to the cards' workflows as `reserve` Updates (no HTTP, no API,
+ * so no pre-check either: a full slot is refused by the claim): the split of a booking's cost
+ * between the API and the workflow with its claim.
+ */
+async function bookStraight(s: Stack, cards: string[], attempts: number, pick: () => Slot): Promise<Outcome> {
+  const actor = { userId: 'bench-callcenter', role: 'callcenter' as const, channel: 'api' as const };
+  return bookWith(cards, attempts, pick, async (card, slot) => {
+    // The benchmark's slots are 15 minutes long (makeSlots).
+    const data = { ...slot, endsAt: new Date(Date.parse(slot.startsAt) + 15 * 60_000).toISOString() };
+    try {
+      await s.client.workflow.getHandle(cardWorkflowId(card)).executeUpdate(cardActionUpdate, { args: [{ action: 'reserve', actor, data }], updateId: `bench-straight:${safeRandomUUID()}` });
+      return { kind: 'ok' };
+    } catch (e) {
+      return isSlotFull(e) ? { kind: 'full' } : { kind: 'other', sample: String((e as Error).message).slice(0, 200) };
+    }
+  });
 }
 
 /** Overbooked slots, slots whose count differs from their bookings, cards with two active bookings, and cards whose read model disagrees. */
@@ -365,7 +401,7 @@ const fmt = (o: Outcome) =>
   `${o.ok} booked, ${o.full} SLOT_FULL, ${o.other} other in ${o.seconds.toFixed(1)} s: ${(o.ok / o.seconds).toFixed(1)} bookings/s, ${(o.all.length / o.seconds).toFixed(1)} attempts/s; ` +
   `p50/p99 all ${percentile(o.all, 50).toFixed(0)}/${percentile(o.all, 99).toFixed(0)} ms, booked ${o.booked.length ? `${percentile(o.booked, 50).toFixed(0)}/${percentile(o.booked, 99).toFixed(0)}` : '-'} ms`;
 
-async function benchBookings(s: Stack): Promise<{ spread: Outcome; hot: Outcome }> {
+async function benchBookings(s: Stack): Promise<{ spread: Outcome; hot: Outcome; straight: Outcome }> {
   say(`preparing ${CARDS} cards at their venue`);
   const cards = await cardsAtVenue(s, CARDS);
   const day = addBusinessDays(tokyoDate(), 6);
@@ -386,7 +422,13 @@ async function benchBookings(s: Stack): Promise<{ spread: Outcome; hot: Outcome 
   const hot = await bookOverHttp(s, cards, HOT_ATTEMPTS, () => (flip++ % 2 === 0 ? hotSlot : spreadSlots[Math.floor(Math.random() * spreadSlots.length)]));
   say(`  ${fmt(hot)}`);
   if (hot.otherSample) say(`  other answers, e.g. ${hot.otherSample}`);
-  return { spread, hot };
+
+  say(`many slots, straight to the cards' workflows as reserve Updates (no HTTP, no API, no pre-check): ${STRAIGHT_ATTEMPTS} attempts`);
+  const cpu1 = s.cpu();
+  const straight = await bookStraight(s, cards, STRAIGHT_ATTEMPTS, () => spreadSlots[Math.floor(Math.random() * spreadSlots.length)]);
+  say(`  ${fmt(straight)}; CPU per attempt (Temporal / node / PostgreSQL): ${cpuPer(cpu1, s.cpu(), STRAIGHT_ATTEMPTS) ?? 'n/a'}`);
+  if (straight.otherSample) say(`  other answers, e.g. ${straight.otherSample}`);
+  return { spread, hot, straight };
 }
 
 // ---- The claim's SQL alone, and the bare Update -------------------------------------------------
@@ -521,7 +563,7 @@ function printReport(): void {
 let exitCode = 0;
 try {
   const stack = await startStack();
-  const { spread, hot } = await benchBookings(stack);
+  const { spread, hot, straight } = await benchBookings(stack);
   // A request that timed out (503) may still be applied by its card: let the cards settle first.
   let checked = await integrity(stack);
   const atEnd = checked;
@@ -547,6 +589,11 @@ try {
     { figure: 'Many slots: booking p50 / p99', measured: `${percentile(spread.booked, 50).toFixed(0)} / ${p99.toFixed(0)} ms`, target: 'info' },
     { figure: 'Many slots: refusal (SLOT_FULL) p50 / p99', measured: `${percentile(spread.all, 50).toFixed(0)} / ${percentile(spread.all, 99).toFixed(0)} ms (all attempts)`, target: 'info' },
     { figure: `Hot slot (${HOT_CAPACITY} places): bookings over HTTP`, measured: `${(hot.ok / hot.seconds).toFixed(1)} bookings/s (${hot.ok} booked, ${hot.full} full, ${hot.other} other), p50/p99 ${hot.booked.length ? `${percentile(hot.booked, 50).toFixed(0)}/${percentile(hot.booked, 99).toFixed(0)}` : '-'} ms`, target: 'info' },
+    {
+      figure: 'Split: many slots, straight to the workflows (no HTTP, no API, no pre-check)',
+      measured: `${(straight.ok / straight.seconds).toFixed(1)} bookings/s, ${(straight.all.length / straight.seconds).toFixed(1)} attempts/s (${straight.ok} booked, ${straight.full} full, ${straight.other} other), p50/p99 ${percentile(straight.booked, 50).toFixed(0)}/${percentile(straight.booked, 99).toFixed(0)} ms`,
+      target: 'info',
+    },
     { figure: 'Overbooked slots (booked > capacity)', measured: String(checked.overbooked), target: '0', pass: checked.overbooked === 0 },
     { figure: 'Slots whose count ≠ their active bookings', measured: String(checked.miscounted), target: '0', pass: checked.miscounted === 0 },
     { figure: 'Cards with two active bookings', measured: String(checked.doubled), target: '0', pass: checked.doubled === 0 },
@@ -555,6 +602,11 @@ try {
     { figure: 'Bare no-op Update', measured: `${bare.rate.toFixed(0)} updates/s, p50/p99 ${bare.p50.toFixed(0)}/${bare.p99.toFixed(0)} ms`, target: 'reference' },
     { figure: 'Booking rate / bare Update rate', measured: (rate / bare.rate).toFixed(2), target: `≥ ${TARGET_RATE_RATIO}`, pass: rate >= TARGET_RATE_RATIO * bare.rate },
     { figure: 'Booking p99 / bare Update p99', measured: (p99 / bare.p99).toFixed(2), target: `≤ ${TARGET_P99_RATIO}`, pass: p99 <= TARGET_P99_RATIO * bare.p99 },
+    {
+      figure: 'Split: straight to the workflows, rate / p99 against the bare Update',
+      measured: `${(straight.ok / straight.seconds / bare.rate).toFixed(2)} (attempts ${(straight.all.length / straight.seconds / bare.rate).toFixed(2)}) / ${(percentile(straight.booked, 99) / bare.p99).toFixed(2)}`,
+      target: 'info',
+    },
     { figure: `Month of free slots, BookingService (${month.bookings.toLocaleString('en')} bookings) p95`, measured: `${percentile(month.service, 95).toFixed(1)} ms`, target: `≤ ${TARGET_MONTH_P95_MS} ms`, pass: percentile(month.service, 95) <= TARGET_MONTH_P95_MS },
     { figure: 'Month of free slots, GET /api/venues/{v}/availability p95', measured: `${percentile(month.api, 95).toFixed(1)} ms`, target: `≤ ${TARGET_MONTH_P95_MS} ms`, pass: percentile(month.api, 95) <= TARGET_MONTH_P95_MS },
   );
