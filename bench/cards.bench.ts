@@ -416,9 +416,8 @@ interface RegistrationRun {
   rate: number;
   seconds: number;
   answeredSeconds: number;
+  /** CPU ms per card: Temporal / node (API, card worker, this process) / PostgreSQL. */
   cpu?: string;
-  /** CPU ms per card of the API process and of the worker process (separate layout). */
-  split?: string;
 }
 
 /** Registers `count` cards over HTTP and times it until the API has answered and every card is readable. */
@@ -429,7 +428,6 @@ async function timedRegistration(s: Stack, target: ApiTarget, prefix: string, co
     const children = target.childCpu?.();
     return c && children ? { ...c, node: c.node + children.api + children.worker, api: children.api, worker: children.worker } : c;
   };
-  const split0 = target.childCpu?.();
   const cpu0 = cpu();
   const t0 = performance.now();
   let answeredAt = 0;
@@ -439,9 +437,8 @@ async function timedRegistration(s: Stack, target: ApiTarget, prefix: string, co
   const liveAt = await waitForLive(s.client, prefix, count, 900_000);
   const end = Math.max(answeredAt, projectedAt, liveAt);
   const seconds = (end - t0) / 1000;
-  const split1 = target.childCpu?.();
-  const split = split0 && split1 ? `API ${(((split1.api - split0.api) * 1000) / count).toFixed(1)} / worker ${(((split1.worker - split0.worker) * 1000) / count).toFixed(1)} ms` : undefined;
-  return { rate: count / seconds, seconds, answeredSeconds: (answeredAt - t0) / 1000, cpu: cpuPer(cpu0, cpu(), count), split };
+  // cpuPer splits node's share into the API, the card worker and this process.
+  return { rate: count / seconds, seconds, answeredSeconds: (answeredAt - t0) / 1000, cpu: cpuPer(cpu0, cpu(), count) };
 }
 
 /**
@@ -556,7 +553,7 @@ async function benchRegistration(s: Stack, children: Children): Promise<void> {
 
   say(`registration, production layout (API and worker processes): ${REGISTER_CARDS} cards in batches of ${REGISTER_BATCH}, ${REGISTER_IN_FLIGHT} in flight`);
   const separate = await timedRegistration(s, children.target, 'B', REGISTER_CARDS);
-  say(`  API answered after ${separate.answeredSeconds.toFixed(1)} s, all readable after ${separate.seconds.toFixed(1)} s: ${separate.rate.toFixed(0)} cards/s; CPU per card ${separate.cpu ?? 'n/a'} (${separate.split ?? ''})`);
+  say(`  API answered after ${separate.answeredSeconds.toFixed(1)} s, all readable after ${separate.seconds.toFixed(1)} s: ${separate.rate.toFixed(0)} cards/s; CPU per card ${separate.cpu ?? 'n/a'}`);
 
   say(`lever (b): the same registration with the API and the worker in one process (${LEVER_CARDS} cards each way)`);
   const one = await timedRegistration(s, inProcess, 'L', LEVER_CARDS);
@@ -614,7 +611,6 @@ async function benchRegistration(s: Stack, children: Children): Promise<void> {
     report.push(
       { figure: 'CPU per bare start (Temporal / node / PG)', measured: bare.cpu, target: 'info' },
       { figure: 'CPU per registered card (Temporal / node / PG)', measured: separate.cpu, target: 'info' },
-      { figure: 'CPU per registered card in node: API / worker process', measured: separate.split ?? 'n/a', target: 'info' },
     );
   }
 }

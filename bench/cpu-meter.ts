@@ -63,7 +63,8 @@ export function cpuMeter(temporalPort: number, pgDir: string): (() => CpuSample)
 /** CPU milliseconds per unit of work between two samples, as "Temporal / node / PostgreSQL". */
 export function cpuPer(a: CpuSample | undefined, b: CpuSample | undefined, units: number): string | undefined {
   if (!a || !b) return undefined;
-  const ms = (k: keyof CpuSample) => ((((b[k] ?? 0) - (a[k] ?? 0)) * 1000) / units).toFixed(1);
-  const split = a.api !== undefined && a.worker !== undefined ? ` (API ${ms('api')}, card worker ${ms('worker')}, benchmark ${(Number(ms('node')) - Number(ms('api')) - Number(ms('worker'))).toFixed(1)})` : '';
+  const per = (k: keyof CpuSample) => (((b[k] ?? 0) - (a[k] ?? 0)) * 1000) / units;
+  const ms = (k: keyof CpuSample) => per(k).toFixed(1);
+  const split = a.api !== undefined && a.worker !== undefined ? ` (API ${ms('api')}, card worker ${ms('worker')}, benchmark ${(per('node') - per('api') - per('worker')).toFixed(1)})` : '';
   return `${ms('temporal')} / ${ms('node')}${split} / ${ms('postgres')} ms`;
 }
