@@ -7,6 +7,7 @@ import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/comm
 import { type Booking, type CardEvent, type CardSnapshot, apply } from '../workflows/card-state-machine.js';
 import type { CardActivities, ClaimBookingInput, ProjectCardInput, ReportStuckInput, ReserveCardInput } from './card.activities.js';
 import { assignBookingNumber, type SqlRunner } from '../src/booking/booking-number.js';
+import { PreparedSql } from '../src/database/prepared.js';
 import { NUMBERED_ONCE_MIGRATED, cardValues, eventValues, insertEventsSql, plainMigratedProjection, upsertCardSql } from '../src/cards/card-projection-sql.js';
 
 /** What happens to a booking when the card lets go of it, by the action that did so. */
@@ -271,6 +272,8 @@ async function projectReserved(tx: SqlRunner, card: CardSnapshot, events: CardEv
 }
 
 export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
+  // Every statement of the card's read model runs as a named prepared statement (prepared.ts).
+  const db = new PreparedSql(deps.orm.em);
   return {
     async projectCard({ card, events }: ProjectCardInput): Promise<void> {
       // A card's first projection (registration: its row and its `registered` event, nothing booked,
@@ -281,7 +284,7 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
       const registration = events.length > 0 && events.every((e) => e.type === 'registered');
       if (registration || plainMigratedProjection(card, events)) {
         const row = projectionClauses(card, events, registration ? (card.booking?.bookingNumber ?? null) : null);
-        await refusing("card's projection", () => deps.orm.em.fork().execute(`with ${row.sql} select 1`, row.params));
+        await refusing("card's projection", () => db.execute(`with ${row.sql} select 1`, row.params));
         return;
       }
       const numbers = card.route === 'pickup' && events.some((e) => NUMBERED_BY.has(e.type) || (e.type === 'migrated' && NUMBERED_ONCE_MIGRATED.has(card.state)));
@@ -296,14 +299,14 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
         const sql = `with ${row.sql}
           select id, status, venue_id, starts_at from booking where card_id = ? and status in ('booked', 'changing') order by id`;
         const params = [...row.params, card.cardId];
-        const open = await refusing("card's projection", () => deps.orm.em.fork().execute<OpenBooking[]>(sql, params));
+        const open = await refusing("card's projection", () => db.execute<OpenBooking[]>(sql, params));
         if (card.route !== 'pickup' || inOrder(card, open)) return;
       }
-      await refusing("card's projection", () => deps.orm.em.fork().transactional((tx) => projectInTransaction(tx, card, events, numbers)));
+      await refusing("card's projection", () => db.transaction((tx) => projectInTransaction(tx, card, events, numbers)));
     },
 
     async reportStuck({ cardId, seq, error }: ReportStuckInput): Promise<void> {
-      await deps.orm.em.fork().execute(
+      await db.execute(
         `insert into card_stuck (card_id, seq, error) values (?, ?, ?)
          on conflict (card_id) do update set seq = excluded.seq, error = excluded.error, failures = card_stuck.failures + 1, last_failed_at = now()`,
         [cardId, seq, error.slice(0, 500)],
@@ -312,7 +315,7 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
 
     async claimBooking(input: ClaimBookingInput): Promise<Booking> {
       return refusing('booking', () =>
-        deps.orm.em.fork().transactional(async (tx) => {
+        db.transaction(async (tx) => {
           const claimed = await claimIn(tx, input);
           return { bookingNumber: claimed.bookingNumber, venueId: claimed.venueId, startsAt: claimed.startsAt, endsAt: claimed.endsAt };
         }),
@@ -321,7 +324,7 @@ export function createCardActivities(deps: { orm: MikroORM }): CardActivities {
 
     async reserveCard({ claim, card, request, now, unprojected }: ReserveCardInput): Promise<Booking> {
       return refusing('booking', () =>
-        deps.orm.em.fork().transactional(async (tx) => {
+        db.transaction(async (tx) => {
           // A change takes two slots' rows in this transaction (the place it claims, the one it
           // releases): claimIn locks both first, in one order.
           const { fresh, ...booking } = await claimIn(tx, claim, { lockBoth: true });

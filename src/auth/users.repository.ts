@@ -1,3 +1,4 @@
+import { PreparedSql } from '../database/prepared.js';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { StaffRole } from '../../workflows/card-state-machine.js';
@@ -19,7 +20,8 @@ export class UsersRepository {
 
   /** The live token's user; notes when the token was used, at most once a minute so reads stay cheap. */
   async findByTokenHash(hash: string): Promise<AuthUser | undefined> {
-    const rows = await this.em.fork().execute<UserRow[]>(
+    // Every API request runs it: a prepared statement, planned once per connection.
+    const rows = await new PreparedSql(this.em).execute<UserRow[]>(
       `with hit as (
          select t.id token_id, t.last_used_at, u.id, u.username, u.role, u.venue_id, u.all_venues from api_token t join app_user u on u.id = t.user_id
          where t.token_hash = ? and t.revoked_at is null and u.disabled_at is null

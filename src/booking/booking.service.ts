@@ -7,6 +7,7 @@
  * update on the slot's `booked < capacity`) is the authority: a slot that fills between the
  * pre-check and the claim is refused there, and answered here as SLOT_FULL all the same.
  */
+import { PreparedSql } from '../database/prepared.js';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthUser } from '../auth/auth.types.js';
@@ -66,6 +67,8 @@ interface SlotRow {
   booked: number;
   open: boolean;
 }
+
+const SLOT_COLUMNS = 'venue_id, starts_at, ends_at, capacity, booked, open';
 
 const slotView = (r: SlotRow): SlotView => ({
   venueId: r.venue_id,
@@ -140,11 +143,12 @@ export class BookingService {
 
   /** Up to 5 free slots of the venue nearest to `startsAt`, from `fromDate` on, earliest first. */
   async nearest(venueId: string, startsAt: string, fromDate: string): Promise<SlotView[]> {
-    const rows = await this.em.fork().execute<SlotRow[]>(
+    // Every refused booking runs it: a prepared statement (its columns named, as a prepared statement's must stay the same).
+    const rows = await new PreparedSql(this.em).execute<SlotRow[]>(
       `select * from (
-         (select * from slot where venue_id = ? and starts_at >= greatest(?::timestamptz, ?::timestamptz, now()) and open and booked < capacity order by starts_at limit ${NEAREST})
+         (select ${SLOT_COLUMNS} from slot where venue_id = ? and starts_at >= greatest(?::timestamptz, ?::timestamptz, now()) and open and booked < capacity order by starts_at limit ${NEAREST})
          union all
-         (select * from slot where venue_id = ? and starts_at < ?::timestamptz and starts_at >= greatest(?::timestamptz, now()) and open and booked < capacity order by starts_at desc limit ${NEAREST})
+         (select ${SLOT_COLUMNS} from slot where venue_id = ? and starts_at < ?::timestamptz and starts_at >= greatest(?::timestamptz, now()) and open and booked < capacity order by starts_at desc limit ${NEAREST})
        ) s order by abs(extract(epoch from starts_at - ?::timestamptz)), starts_at limit ${NEAREST}`,
       [venueId, startsAt, tokyoMidnight(fromDate), venueId, startsAt, tokyoMidnight(fromDate), startsAt],
     );
@@ -243,7 +247,8 @@ export class BookingService {
       if (role === 'auditor' || role === 'admin' || !rolesFor('reserve').includes(role)) throw new AuthException(AuthErrorCode.FORBIDDEN, `role ${role} may not book`);
     }
     type Row = { state: CardStateName | null; venue_id: string | null; route: string; number: string | null } & { [K in keyof SlotRow as `s_${K}`]: SlotRow[K] | null };
-    const [r] = await this.em.fork().execute<Row[]>(
+    // Every booking runs it: a prepared statement, planned once per connection.
+    const [r] = await new PreparedSql(this.em).execute<Row[]>(
       `select c.state, c.venue_id, c.route, n.number,
               s.venue_id as s_venue_id, s.starts_at as s_starts_at, s.ends_at as s_ends_at, s.capacity as s_capacity, s.booked as s_booked, s.open as s_open
          from (select 1) one

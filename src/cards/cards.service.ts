@@ -1,4 +1,5 @@
 /** The card use cases: register, find, act, export, history and replay. Controllers stay thin. */
+import { PreparedSql } from '../database/prepared.js';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
@@ -333,7 +334,7 @@ export class CardsService {
       if (release || outcome) {
         const row = outcome && accessLogInsert(outcome);
         // One statement: the key released and the outcome appended to the access log, either or both.
-        await this.em.fork().execute(
+        await new PreparedSql(this.em).execute(
           `with released as (delete from idempotency_fingerprint where ?::boolean and user_id = ? and key = ?) ${row ? row.sql : 'select 1'}`,
           [release, scopeId, idempotencyKey, ...(row?.params ?? [])],
         );
@@ -363,7 +364,8 @@ export class CardsService {
     const em = this.em.fork();
     const fingerprint = `insert into idempotency_fingerprint (user_id, key, card_id, action, body_hash) values (?, ?, ?, ?, ?) on conflict (user_id, key) do nothing returning key`;
     const row = logged && accessLogInsert(logged);
-    const inserted = await em.execute<{ key: string }[]>(
+    // Every action runs it: a prepared statement, planned once per connection.
+    const inserted = await new PreparedSql(em).execute<{ key: string }[]>(
       row ? `with logged as (${row.sql}) ${fingerprint}` : fingerprint,
       [...(row?.params ?? []), user.id, key, cardId, action, hash],
     );
