@@ -9,14 +9,18 @@ import { openOrm } from '../src/database/database.js';
 import { PreparedSql, numbered } from '../src/database/prepared.js';
 
 describe('numbered placeholders', () => {
-  it('numbers each ? outside quoted literals, identifiers and line comments', () => {
+  it('numbers each ? outside quoted literals, identifiers and comments', () => {
     expect(numbered(`select ?, '?' as "a?b", ? -- why?\n, ?::int`)).toBe(`select $1, '?' as "a?b", $2 -- why?\n, $3::int`);
     expect(numbered(`select 'it''s ?', ?`)).toBe(`select 'it''s ?', $1`);
+    expect(numbered(`select /* a ? here */ ?`)).toBe(`select /* a ? here */ $1`);
   });
 
-  it('refuses an identifier placeholder and an unterminated quote', () => {
+  it('refuses an identifier placeholder, dollar quotes and an unterminated quote', () => {
     expect(() => numbered('select ?? from t')).toThrow(/not supported/);
     expect(() => numbered(`select 'x`)).toThrow(/unterminated/);
+    expect(() => numbered('select $$ ? $$')).toThrow(/dollar-quoted/);
+    expect(() => numbered('select $tag$ ? $tag$')).toThrow(/dollar-quoted/);
+    expect(numbered('select $1::int')).toBe('select $1::int');
   });
 });
 

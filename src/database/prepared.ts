@@ -7,7 +7,7 @@
  * PostgreSQL keeps a generic plan when it costs no more than a fresh one.
  *
  * The SQL is written as for the ORM (`?` for each parameter) and numbered here ($1, $2, …), outside
- * quoted literals, identifiers and line comments. A parameter goes to PostgreSQL as a value, never as SQL text, so
+ * quoted literals, identifiers and comments. A parameter goes to PostgreSQL as a value, never as SQL text, so
  * a parameter whose type PostgreSQL cannot infer from its place needs a cast (`?::timestamptz`).
  * Parameters are strings, numbers, booleans or null (an array as its literal, `{a,b}`).
  * The same pool and type parsers as the ORM's: rows come back as `em.execute` gives them.
@@ -26,13 +26,22 @@ export interface HasConnection {
 const MAX_NAMED = 500;
 const compiled = new Map<string, { name?: string; text: string }>();
 
-/** `?` placeholders numbered as $1, $2, …, skipping quoted literals, identifiers and line comments; `??` is refused. */
+/** `?` placeholders numbered as $1, $2, …, skipping quoted literals, identifiers and comments; `??` and dollar quotes are refused. */
 export function numbered(sql: string): string {
   let out = '';
   let n = 0;
   for (let i = 0; i < sql.length; i++) {
     const c = sql[i];
-    if (c === '-' && sql[i + 1] === '-') {
+    if (c === '$' && /^\$[A-Za-z_]*\$/.test(sql.slice(i))) {
+      // A `?` inside a dollar-quoted string would be taken for a placeholder: none is written so.
+      throw new Error('dollar-quoted strings are not supported in a prepared statement');
+    } else if (c === '/' && sql[i + 1] === '*') {
+      // A block comment, kept as it is.
+      const end = sql.indexOf('*/', i + 2);
+      if (end < 0) throw new Error('unterminated comment in SQL');
+      out += sql.slice(i, end + 2);
+      i = end + 1;
+    } else if (c === '-' && sql[i + 1] === '-') {
       // A line comment, kept as it is.
       const end = sql.indexOf('\n', i);
       out += end < 0 ? sql.slice(i) : sql.slice(i, end);
