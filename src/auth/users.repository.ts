@@ -1,8 +1,8 @@
-import { PreparedSql } from '../database/prepared.js';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { StaffRole } from '../../workflows/card-state-machine.js';
 import type { AuthUser } from './auth.types.js';
+import { PreparedSql } from '../database/prepared.js';
 
 interface UserRow {
   id: string;

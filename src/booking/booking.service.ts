@@ -7,7 +7,6 @@
  * update on the slot's `booked < capacity`) is the authority: a slot that fills between the
  * pre-check and the claim is refused there, and answered here as SLOT_FULL all the same.
  */
-import { PreparedSql } from '../database/prepared.js';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthUser } from '../auth/auth.types.js';
@@ -20,6 +19,7 @@ import { type CardStateName, rolesFor } from '../../workflows/card-state-machine
 import { AuthErrorCode, AuthException } from '../auth/auth.exception.js';
 import { VenueScope } from '../cards/venue-scope.js';
 import { BookingErrorCode, BookingException } from './booking.exception.js';
+import { PreparedSql } from '../database/prepared.js';
 
 export interface SlotKey {
   venueId: string;

@@ -1,5 +1,4 @@
 /** The card use cases: register, find, act, export, history and replay. Controllers stay thin. */
-import { PreparedSql } from '../database/prepared.js';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
@@ -34,6 +33,7 @@ import { CardsErrorCode, CardsException } from './cards.exception.js';
 import { type CardEventView, type CardView, CardsRepository } from './cards.repository.js';
 import { ReplayService } from './replay.service.js';
 import { VenueScope, assertVenueFilter } from './venue-scope.js';
+import { PreparedSql } from '../database/prepared.js';
 
 export interface RegisterResult {
   cardId: string;
