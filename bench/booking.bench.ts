@@ -11,7 +11,7 @@
  *   (1 and 2 together at least 10,000 contended attempts; overbookings and double bookings counted);
  *   the split: bookings as in 1 sent straight to the cards' workflows as Updates (no HTTP, no API);
  *   3. the slot claim's SQL alone on the same database (the claim activity's transaction);
- *   4. a no-op Update straight to Temporal;
+ *   4. a no-op Update straight to Temporal (half right before 1, half right after it);
  *   5. the residents' month of free slots (BookingService.monthAvailability, and its API) with
  *      50,000 bookings in the database.
  * A report, not a test: it exits 0 whether or not the targets are met, and 1 only if it cannot run.
