@@ -3,7 +3,9 @@
  * statement really is prepared by name on its connection, that rows come back as the ORM gives
  * them, and that a transaction is all or nothing.
  */
+import { DriverException } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { redacted } from '../src/common/redact.js';
 import { safeRandomUUID } from '../src/common/my-number.js';
 import { openOrm } from '../src/database/database.js';
 import { PreparedSql, numbered } from '../src/database/prepared.js';
@@ -49,6 +51,21 @@ describe('PreparedSql', () => {
     const viaOrm = await orm.em.fork().execute(sql, params);
     expect(prepared).toEqual(viaOrm);
     expect(prepared[0].list).toEqual(['x', 'y z']);
+  });
+
+  it("throws a refused value as the ORM's DriverException, whose text the logs never see", async () => {
+    const value = 'Koto-Hanako-1985';
+    for (const run of [() => db.execute(`select ?::int as n`, [value]), () => db.transaction((tx) => tx.execute(`select ?::int as n`, [value]))]) {
+      const e = await run().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(DriverException);
+      // SQL state class 22: the API's error filter answers it 400, as for the ORM's own statements.
+      expect((e as { code?: string }).code).toBe('22P02');
+      expect(String((e as Error).message)).toContain(value);
+      expect(String((redacted(e) as Error).message)).not.toContain(value);
+    }
   });
 
   it('rolls a transaction back when it throws, and commits when it resolves', async () => {

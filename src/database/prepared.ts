@@ -17,9 +17,10 @@ import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
 import type { Pool, PoolClient } from 'pg';
 import type { SqlRunner } from '../booking/booking-number.js';
 
-/** Something that holds the ORM's connection: an EntityManager (a fork or the ORM's own). */
+/** Something that holds the ORM's connection and driver: an EntityManager (a fork or the ORM's own). */
 export interface HasConnection {
   getConnection(): unknown;
+  getDriver(): { convertException(e: Error): Error };
 }
 
 /** Distinct statements named per process; past this many, a statement runs unnamed (parsed each time). */
@@ -71,12 +72,19 @@ function statement(sql: string): { name?: string; text: string } {
 
 /** Runs statements on one pooled client (a transaction) or on the pool (each statement its own). */
 class Runner implements SqlRunner {
-  constructor(private readonly target: Pool | PoolClient) {}
+  constructor(
+    private readonly target: Pool | PoolClient,
+    private readonly convert: (e: Error) => Error,
+  ) {}
 
   async execute<T>(sql: string, params: unknown[] = []): Promise<T> {
     const { name, text } = statement(sql);
-    const res = await this.target.query({ name, text, values: params });
-    return res.rows as T;
+    try {
+      const res = await this.target.query({ name, text, values: params });
+      return res.rows as T;
+    } catch (e) {
+      throw this.convert(e as Error);
+    }
   }
 }
 
@@ -84,22 +92,35 @@ class Runner implements SqlRunner {
 export class PreparedSql implements SqlRunner {
   constructor(private readonly em: HasConnection) {}
 
+  /**
+   * A database error as the ORM throws it (its `DriverException` classes, SQL state kept): so the
+   * API's error filter answers a refused value as it always has (class 22: 400), and `redacted()`
+   * keeps the error's text, which may quote parameters (personal data), out of every log.
+   */
+  private readonly convert = (e: Error): Error => this.em.getDriver().convertException(e);
+
   private pool(): Promise<Pool> {
     return (this.em.getConnection() as PostgreSqlConnection).getNativeClient() as Promise<Pool>;
   }
 
   async execute<T>(sql: string, params: unknown[] = []): Promise<T> {
-    return new Runner(await this.pool()).execute<T>(sql, params);
+    return new Runner(await this.pool(), this.convert).execute<T>(sql, params);
   }
 
   /** `fn` in a transaction: committed when it resolves, rolled back when it throws. */
   async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    const client = await (await this.pool()).connect();
+    const client = await (await this.pool()).connect().catch((e: Error) => {
+      throw this.convert(e);
+    });
+    const control = (command: 'begin' | 'commit') =>
+      client.query(command).catch((e: Error) => {
+        throw this.convert(e);
+      });
     let broken: Error | undefined;
     try {
-      await client.query('begin');
-      const result = await fn(new Runner(client));
-      await client.query('commit');
+      await control('begin');
+      const result = await fn(new Runner(client, this.convert));
+      await control('commit');
       return result;
     } catch (e) {
       await client.query('rollback').catch((r: Error) => (broken = r));
