@@ -83,4 +83,15 @@ describe('PreparedSql', () => {
     expect(await db.execute(count, [key])).toEqual([{ n: 1 }]);
     await db.execute(`delete from idempotency_fingerprint where user_id = 'prepared-test' and key = ?`, [key]);
   });
+
+  it('names at most 500 distinct statements, and runs the ones past that unnamed', async () => {
+    const seen = await db.transaction(async (tx) => {
+      for (let i = 0; i < 510; i++) expect(await tx.execute<{ n: number }[]>(`select ?::int + ${i} as n`, [1])).toEqual([{ n: i + 1 }]);
+      return tx.execute<{ statement: string }[]>(`select statement from pg_prepared_statements where statement like 'select $1::int + % as n'`);
+    });
+    // Last in this file: it fills the bound. The statements named before count towards it too.
+    expect(seen.length).toBeGreaterThan(490);
+    expect(seen.length).toBeLessThanOrEqual(500);
+    expect(seen.map((r) => r.statement)).not.toContain('select $1::int + 509 as n');
+  });
 });

@@ -7,8 +7,9 @@
  * PostgreSQL keeps a generic plan when it costs no more than a fresh one.
  *
  * The SQL is written as for the ORM (`?` for each parameter) and numbered here ($1, $2, …), outside
- * quoted literals, identifiers and comments. A parameter goes to PostgreSQL as a value, never as SQL text, so
- * a parameter whose type PostgreSQL cannot infer from its place needs a cast (`?::timestamptz`).
+ * quoted literals, identifiers and comments. A parameter goes to PostgreSQL as a value, never as SQL
+ * text, so a parameter whose type PostgreSQL cannot infer from its place needs a cast
+ * (`?::timestamptz`).
  * Parameters are strings, numbers, booleans or null (an array as its literal, `{a,b}`).
  * The same pool and type parsers as the ORM's: rows come back as `em.execute` gives them.
  */
@@ -23,11 +24,14 @@ export interface HasConnection {
   getDriver(): { convertException(e: Error): Error };
 }
 
-/** Distinct statements named per process; past this many, a statement runs unnamed (parsed each time). */
+/** Distinct statements named per process; past this many, a new statement runs unnamed (parsed each time). */
 const MAX_NAMED = 500;
 const compiled = new Map<string, { name?: string; text: string }>();
 
-/** `?` placeholders numbered as $1, $2, …, skipping quoted literals, identifiers and comments; `??` and dollar quotes are refused. */
+/**
+ * `?` placeholders numbered as $1, $2, …, skipping quoted literals, identifiers and comments; `??`
+ * and dollar quotes are refused.
+ */
 export function numbered(sql: string): string {
   let out = '';
   let n = 0;
@@ -61,12 +65,13 @@ export function numbered(sql: string): string {
 }
 
 function statement(sql: string): { name?: string; text: string } {
-  let s = compiled.get(sql);
-  if (!s) {
-    const text = numbered(sql);
-    s = compiled.size < MAX_NAMED ? { name: `p${createHash('sha1').update(text).digest('hex').slice(0, 32)}`, text } : { text };
-    compiled.set(sql, s);
-  }
+  const known = compiled.get(sql);
+  if (known) return known;
+  const text = numbered(sql);
+  // Past the bound nothing more is kept: memory stays bounded whatever SQL a caller builds.
+  if (compiled.size >= MAX_NAMED) return { text };
+  const s = { name: `p${createHash('sha1').update(text).digest('hex').slice(0, 32)}`, text };
+  compiled.set(sql, s);
   return s;
 }
 
